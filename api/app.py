@@ -1,0 +1,99 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.exceptions
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from eros.api.errors import install_error_handlers
+from eros.api.halting import Halter
+from eros.api.middleware import RequestContextMiddleware
+from eros.api.routes import activity, auth, health, heartbeat, metrics
+from eros.core import __version__
+from eros.core.activity import prune_inactive
+from eros.core.clock import Clock, SystemClock
+from eros.core.database import async_pool
+from eros.core.redis_client import async_redis
+from eros.core.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+PRUNE_INTERVAL_SECONDS = 300.0
+
+
+async def _prune_forever(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
+        try:
+            await prune_inactive(
+                app.state.redis, app.state.clock.now_ms(), settings.activity_retention_seconds
+            )
+        except redis.exceptions.RedisError:
+            logger.warning("Could not prune inactive users; Redis is unavailable.")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if not settings.redis_url:
+        raise RuntimeError("EROS_REDIS_URL is not set (run `eros dev` for an embedded one)")
+    app.state.redis = async_redis(settings.redis_url)
+    app.state.db = async_pool(settings)
+    # Do not wait for PostgreSQL: the API starts and reports unready until it is reachable.
+    await app.state.db.open(wait=False)
+    pruner = asyncio.create_task(_prune_forever(app), name="eros-prune-activity")
+    logger.info("EROS API %s started.", __version__)
+    try:
+        yield
+    finally:
+        pruner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pruner
+        await app.state.db.close()
+        await app.state.redis.aclose()
+        logger.info("EROS API stopped.")
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, halter: Halter | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="EROS",
+        version=__version__,
+        summary="Idle-time matching backend: heartbeats, accounts, matches.",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.halter = halter
+
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    # Added last, so it is outermost: every response, errors and CORS included, gets an id.
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, heartbeat, activity, health):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.probe_router)
+    app.include_router(metrics.router)
+    return app

@@ -1,0 +1,156 @@
+"""One pure ASGI middleware for what every request needs: request id, body limit, metrics,
+access log, security headers, and a JSON 500 instead of a stack trace."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from eros.api.metrics import REQUEST_LATENCY, REQUESTS
+from eros.api.route_templates import UNMATCHED, RouteTemplates
+from eros.core.logs import request_id_var
+
+logger = logging.getLogger("eros.api.access")
+
+REQUEST_ID_HEADER = "x-request-id"
+# A client-supplied id is echoed only if it is short and harmless in logs and headers.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    """An HTTPException, so that FastAPI's body parsing lets it through to the error handler."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body exceeds {limit} bytes.")
+
+
+def _error_body(status: int, code: str, message: str, request_id: str) -> bytes:
+    return json.dumps(
+        {"code": code, "message": message, "details": None, "request_id": request_id}
+    ).encode()
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self._templates: RouteTemplates | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = self._request_id(scope)
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers.append("X-Request-ID", request_id)
+                for name, value in _SECURITY_HEADERS:
+                    headers.append(name.decode(), value.decode())
+            await send(message)
+
+        try:
+            declared = self._content_length(scope)
+            if declared is not None and declared > self.max_body_bytes:
+                raise _BodyTooLarge(self.max_body_bytes)
+            await self.app(scope, self._limited(receive), send_wrapper)
+        except _BodyTooLarge:
+            status = 413
+            if not response_started:
+                await self._send_error(send, 413, "payload_too_large",
+                                       f"The request body exceeds {self.max_body_bytes} bytes.",
+                                       request_id)
+        except Exception:
+            status = 500
+            logger.exception("Unhandled error while serving a request.")
+            if not response_started:
+                await self._send_error(send, 500, "internal_error",
+                                       "Something went wrong on our side.", request_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = self._route_template(scope)
+            method = scope["method"]
+            REQUESTS.labels(method, route, str(status)).inc()
+            REQUEST_LATENCY.labels(method, route).observe(elapsed)
+            if logger.isEnabledFor(logging.INFO):
+                logger.info(
+                    "%s %s answered %d in %.1f ms.", method, route, status, elapsed * 1000,
+                    extra={"method": method, "route": route, "status": status,
+                           "duration_ms": round(elapsed * 1000, 2)},
+                )
+            request_id_var.reset(token)
+
+    @staticmethod
+    def _request_id(scope: Scope) -> str:
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _VALID_REQUEST_ID.match(candidate):
+                    return candidate
+                break
+        return uuid.uuid4().hex
+
+    @staticmethod
+    def _content_length(scope: Scope) -> int | None:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    return int(value)
+                except ValueError:
+                    return None
+        return None
+
+    def _limited(self, receive: Receive) -> Receive:
+        received = 0
+
+        async def wrapper() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge(self.max_body_bytes)
+            return message
+
+        return wrapper
+
+    def _route_template(self, scope: Scope) -> str:
+        if scope.get("route") is None:
+            return UNMATCHED
+        if self._templates is None:
+            self._templates = RouteTemplates.from_app(scope["app"])
+        return self._templates.match(scope["path"])
+
+    @staticmethod
+    async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+        body = _error_body(status, code, message, request_id)
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+                *_SECURITY_HEADERS,
+            ],
+        })
+        await send({"type": "http.response.body", "body": body})

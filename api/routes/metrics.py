@@ -1,0 +1,36 @@
+"""Prometheus exposition of the API process."""
+
+from __future__ import annotations
+
+import logging
+
+import redis.exceptions
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from eros.api.deps import ClockDep, RedisDep, SettingsDep
+from eros.api.metrics import USERS_PER_PHASE
+from eros.core.activity import acount_users_per_phase
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    response_model=None,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text."}},
+)
+async def metrics(redis: RedisDep, settings: SettingsDep, clock: ClockDep) -> Response:
+    # Phase counts are sampled here rather than on every heartbeat: O(log n) per scrape.
+    try:
+        counts = await acount_users_per_phase(redis, settings.phase_idle_seconds, clock.now_ms())
+    except redis.exceptions.RedisError:
+        logger.warning("Could not sample users per phase for /metrics; Redis is unavailable.")
+    else:
+        for phase, count in enumerate(counts):
+            USERS_PER_PHASE.labels(str(phase)).set(count)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

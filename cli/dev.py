@@ -1,0 +1,146 @@
+"""`eros dev`: the whole system on one machine, supervised by one process.
+
+Starts embedded Valkey and PostgreSQL for whichever URL is unset, applies migrations,
+runs every component as a child process (as in a cluster, one process per component),
+and on Ctrl-C or SIGTERM stops the children gracefully and then the servers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from eros.cli.components import load_settings
+from eros.core.embedded import EmbeddedStack
+from eros.core.migrate import apply_migrations
+
+logger = logging.getLogger(__name__)
+
+READY_TIMEOUT_SECONDS = 60.0
+READY_POLL_SECONDS = 0.2
+# Workers checkpoint and requeue on SIGTERM; give them as long as a Kubernetes pod gets.
+CHILD_STOP_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    name: str
+    args: list[str]
+
+
+def components(port: int) -> list[Component]:
+    """The processes `eros dev` runs, each an `eros` subcommand."""
+    return [Component("api", ["api", "--port", str(port)])]
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self.env: dict[str, str] = {}
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = threading.Event()
+
+    def start(self, component: Component) -> None:
+        # A new session: Ctrl-C reaches only the supervisor, which stops children in order.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "eros.cli.main", *component.args],
+            env=self.env,
+            start_new_session=True,
+        )
+        self._children[component.name] = process
+        logger.info("Started %s (pid %d).", component.name, process.pid)
+
+    def exited(self) -> list[tuple[str, int]]:
+        return [
+            (name, code)
+            for name, process in self._children.items()
+            if (code := process.poll()) is not None
+        ]
+
+    def stop_all(self) -> None:
+        for process in self._children.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + CHILD_STOP_TIMEOUT_SECONDS
+        for name, process in self._children.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                logger.warning("%s did not stop in time; killing it.", name)
+                process.kill()
+                process.wait()
+
+
+def _wait_until_ready(url: str, supervisor: Supervisor) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and not supervisor.stopping.is_set():
+        if supervisor.exited():
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback URL
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(READY_POLL_SECONDS)
+    return False
+
+
+def run_dev(*, port: int | None = None, data_dir: str | None = None) -> int:
+    settings = load_settings()
+    port = port or settings.api_port
+    stack = EmbeddedStack(
+        Path(data_dir) if data_dir else settings.data_dir,
+        redis_url=settings.redis_url,
+        database_url=settings.database_url,
+    )
+    supervisor = Supervisor()
+
+    def request_stop(signum: int, _: FrameType | None) -> None:
+        logger.info("Received %s; stopping.", signal.Signals(signum).name)
+        supervisor.stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    stack.start()
+    exit_code = 0
+    try:
+        applied = apply_migrations(stack.database_url)
+        logger.info("Applied %d migrations.", len(applied))
+        supervisor.env = {
+            **os.environ,
+            "EROS_REDIS_URL": stack.redis_url,
+            "EROS_DATABASE_URL": stack.database_url,
+        }
+        for component in components(port):
+            if not supervisor.stopping.is_set():
+                supervisor.start(component)
+        base = f"http://{settings.api_host}:{port}"
+        if _wait_until_ready(f"{base}/api/v1/health", supervisor):
+            sys.stdout.write(
+                f"\nEROS is running.\n  API:      {base}/api/v1\n  API docs: {base}/docs\n"
+                f"  Metrics:  {base}/metrics\n  Redis:    {stack.redis_url}\n"
+                f"  Postgres: {stack.database_url}\nPress Ctrl-C to stop.\n\n"
+            )
+            sys.stdout.flush()
+        while not supervisor.stopping.is_set():
+            if dead := supervisor.exited():
+                for name, code in dead:
+                    logger.error("%s exited with code %d; stopping everything.", name, code)
+                exit_code = 1
+                break
+            supervisor.stopping.wait(0.5)
+    finally:
+        supervisor.stop_all()
+        stack.stop()
+    logger.info("EROS dev stopped.")
+    return exit_code

@@ -1,0 +1,88 @@
+"""The `eros` command: one entry point for every component."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from eros.core import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _run_api(args: argparse.Namespace) -> int:
+    from eros.cli.components import run_api
+
+    return run_api(host=args.host, port=args.port)
+
+
+def _run_migrate(_: argparse.Namespace) -> int:
+    from eros.cli.components import run_migrate
+
+    return run_migrate()
+
+
+def _run_dev(args: argparse.Namespace) -> int:
+    from eros.cli.dev import run_dev
+
+    return run_dev(port=args.port, data_dir=args.data_dir)
+
+
+def _run_promote(args: argparse.Namespace) -> int:
+    from eros.cli.components import run_set_role
+
+    return run_set_role(args.email, "admin")
+
+
+def _run_demote(args: argparse.Namespace) -> int:
+    from eros.cli.components import run_set_role
+
+    return run_set_role(args.email, "user")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eros",
+        description="EROS: idle-time processing for a dating app. Settings come from EROS_* "
+        "environment variables (see the README).",
+    )
+    parser.add_argument("--version", action="version", version=f"eros {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    api = commands.add_parser("api", help="Serve the REST API with uvicorn.")
+    api.add_argument("--host", help="Address to listen on (default: EROS_API_HOST).")
+    api.add_argument("--port", type=int, help="Port to listen on (default: EROS_API_PORT).")
+    api.set_defaults(handler=_run_api)
+
+    migrate = commands.add_parser("migrate", help="Apply pending database migrations and exit.")
+    migrate.set_defaults(handler=_run_migrate)
+
+    dev = commands.add_parser(
+        "dev",
+        help="Run the whole system locally, starting embedded Valkey and PostgreSQL "
+        "when EROS_REDIS_URL / EROS_DATABASE_URL are unset.",
+    )
+    dev.add_argument("--port", type=int, help="API port (default: EROS_API_PORT).")
+    dev.add_argument("--data-dir", help="Embedded servers' data (default: EROS_DATA_DIR).")
+    dev.set_defaults(handler=_run_dev)
+
+    users = commands.add_parser("users", help="Manage accounts.")
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    promote = user_commands.add_parser("promote", help="Make an existing user an admin.")
+    promote.add_argument("email")
+    promote.set_defaults(handler=_run_promote)
+    demote = user_commands.add_parser("demote", help="Make an admin a regular user again.")
+    demote.add_argument("email")
+    demote.set_defaults(handler=_run_demote)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

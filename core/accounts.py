@@ -1,0 +1,203 @@
+"""Accounts: registration, login, refresh-token rotation with reuse detection, roles."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.errors import UniqueViolation
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from eros.core.passwords import hash_password, verify_password
+from eros.core.tokens import Role, hash_refresh_token, new_refresh_token
+
+logger = logging.getLogger(__name__)
+
+
+class AccountError(Exception):
+    """A refused account operation; `code` and `status` feed the API's error response."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: UUID
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> User:
+        return cls(
+            id=row["id"],
+            email=row["email"],
+            name=row["name"],
+            role=Role(row["role"]),
+            is_active=row["is_active"],
+            created_at=row["created_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedRefreshToken:
+    token: str
+    family_id: UUID
+    expires_at: datetime
+
+
+_USER_COLUMNS = "id, email, name, role, is_active, created_at"
+
+
+async def register(pool: AsyncConnectionPool, email: str, password: str, name: str) -> User:
+    password_hash = hash_password(password)
+    try:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                f"INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, %s, %s) "
+                f"RETURNING {_USER_COLUMNS}",
+                (uuid4(), email, password_hash, name),
+            )
+            row = await cur.fetchone()
+    except UniqueViolation as exc:
+        raise AccountError(409, "email_taken", "An account with this email already exists.") from exc
+    assert row is not None
+    return User.from_row(row)
+
+
+async def authenticate(pool: AsyncConnectionPool, email: str, password: str) -> User:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower(%s)",
+            (email,),
+        )
+        row = await cur.fetchone()
+    if not verify_password(row["password_hash"] if row else None, password) or row is None:
+        raise AccountError(401, "invalid_credentials", "Email or password is incorrect.")
+    user = User.from_row(row)
+    if not user.is_active:
+        raise AccountError(403, "account_disabled", "This account is disabled.")
+    return user
+
+
+async def get_user(pool: AsyncConnectionPool, user_id: UUID) -> User | None:
+    async with pool.connection() as conn:
+        cur = await conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = %s", (user_id,))
+        row = await cur.fetchone()
+    return User.from_row(row) if row else None
+
+
+async def _insert_refresh_token(
+    conn: AsyncConnection[Any], user_id: UUID, family_id: UUID, now: datetime, ttl_seconds: int
+) -> IssuedRefreshToken:
+    token = new_refresh_token()
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    await conn.execute(
+        "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s)",
+        (uuid4(), user_id, family_id, hash_refresh_token(token), now, expires_at),
+    )
+    return IssuedRefreshToken(token=token, family_id=family_id, expires_at=expires_at)
+
+
+async def issue_refresh_token(
+    pool: AsyncConnectionPool, user_id: UUID, now: datetime, ttl_seconds: int
+) -> IssuedRefreshToken:
+    """Start a new token family (one per login)."""
+    async with pool.connection() as conn:
+        return await _insert_refresh_token(conn, user_id, uuid4(), now, ttl_seconds)
+
+
+async def rotate_refresh_token(
+    pool: AsyncConnectionPool, token: str, now: datetime, ttl_seconds: int
+) -> tuple[User, IssuedRefreshToken]:
+    """Exchange a refresh token for a new one of the same family.
+
+    A token that was already exchanged is evidence of theft: the whole family is revoked,
+    so both the thief and the victim must log in again.
+    """
+    reused_family: UUID | None = None
+    async with pool.connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT t.id AS token_id, t.family_id, t.expires_at, t.used_at, t.revoked_at, "
+            f"{', '.join('u.' + c for c in _USER_COLUMNS.split(', '))} "
+            "FROM refresh_tokens t JOIN users u ON u.id = t.user_id "
+            "WHERE t.token_hash = %s FOR UPDATE OF t",
+            (hash_refresh_token(token),),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise AccountError(401, "invalid_refresh_token", "The refresh token is not valid.")
+        if row["revoked_at"] is not None:
+            raise AccountError(401, "refresh_token_revoked", "The refresh token was revoked.")
+        if row["used_at"] is not None:
+            # Revoke and commit; the error is raised once the transaction is closed.
+            await _revoke_family(conn, row["family_id"], now)
+            reused_family = row["family_id"]
+        else:
+            if row["expires_at"] <= now:
+                raise AccountError(401, "refresh_token_expired", "The refresh token has expired.")
+            user = User.from_row(row)
+            if not user.is_active:
+                raise AccountError(403, "account_disabled", "This account is disabled.")
+            await conn.execute(
+                "UPDATE refresh_tokens SET used_at = %s WHERE id = %s", (now, row["token_id"])
+            )
+            issued = await _insert_refresh_token(conn, user.id, row["family_id"], now, ttl_seconds)
+    if reused_family is not None:
+        logger.warning(
+            "A rotated refresh token was presented again; revoked its family %s.", reused_family
+        )
+        raise AccountError(
+            401,
+            "refresh_token_reused",
+            "The refresh token was already used; every session of this login is revoked.",
+        )
+    return user, issued
+
+
+async def _revoke_family(conn: AsyncConnection[Any], family_id: UUID, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = %s WHERE family_id = %s AND revoked_at IS NULL",
+        (now, family_id),
+    )
+
+
+async def revoke_refresh_token(pool: AsyncConnectionPool, token: str, now: datetime) -> bool:
+    """Log out: revoke the token's family. Returns False when the token was unknown."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT family_id FROM refresh_tokens WHERE token_hash = %s",
+            (hash_refresh_token(token),),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            return False
+        await _revoke_family(conn, row["family_id"], now)
+    return True
+
+
+def set_role(database_url: str, email: str, role: Role) -> bool:
+    """Used by `eros users promote`; returns False when no such user exists."""
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        cur = conn.execute(
+            "UPDATE users SET role = %s, updated_at = now() WHERE lower(email) = lower(%s)",
+            (role.value, email),
+        )
+        return cur.rowcount == 1
+
+
+def utc_from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)

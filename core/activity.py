@@ -1,0 +1,127 @@
+"""Activity tracking: the last activity time of every user, in one Redis sorted set.
+
+A heartbeat costs one round trip (a non-transactional pipeline); counting users per
+phase costs one ZCOUNT per phase; a tracked user costs a sorted-set entry with a
+16-byte member.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+import redis
+import redis.asyncio as aredis
+
+from eros.core.keys import ACTIVITY_KEY, user_jobs_key
+from eros.core.phases import Phase, phase_for_idle, phase_score_bounds
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ACTIVITY_KEY",
+    "ActivityRecord",
+    "HeartbeatOutcome",
+    "acount_users_per_phase",
+    "count_users_per_phase",
+    "get_last_active",
+    "prune_inactive",
+    "record_heartbeat",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatOutcome:
+    """What a heartbeat found: how long the user had been idle, and whether work is pending."""
+
+    previous_ms: int | None
+    idle_ms: int
+    phase: Phase
+    has_jobs: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRecord:
+    last_active_ms: int | None
+    idle_ms: int
+    phase: Phase
+
+
+def _idle(previous_ms: int | None, now_ms: int) -> int:
+    return 0 if previous_ms is None else max(0, now_ms - previous_ms)
+
+
+async def record_heartbeat(
+    client: aredis.Redis,
+    user_id: UUID,
+    now_ms: int,
+    thresholds_seconds: Sequence[int],
+    *,
+    active: bool = True,
+) -> HeartbeatOutcome:
+    """Record that the user is active now and report the state they were in before.
+
+    The previous score, the new score and the halting index are read and written in a
+    single round trip. `GT` keeps a late, out-of-order heartbeat from moving time back.
+    A heartbeat from a backgrounded app (`active=False`) only reads.
+    """
+    member = user_id.bytes
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.zscore(ACTIVITY_KEY, member)
+        if active:
+            pipe.zadd(ACTIVITY_KEY, {member: now_ms}, gt=True)
+        pipe.exists(user_jobs_key(user_id))
+        results = await pipe.execute()
+    previous = None if results[0] is None else int(results[0])
+    idle_ms = _idle(previous, now_ms)
+    return HeartbeatOutcome(
+        previous_ms=previous,
+        idle_ms=idle_ms,
+        phase=phase_for_idle(idle_ms, thresholds_seconds) if previous is not None else Phase.ACTIVE,
+        has_jobs=bool(results[-1]),
+    )
+
+
+async def get_last_active(
+    client: aredis.Redis, user_id: UUID, now_ms: int, thresholds_seconds: Sequence[int]
+) -> ActivityRecord:
+    score = await client.zscore(ACTIVITY_KEY, user_id.bytes)
+    last = None if score is None else int(score)
+    idle_ms = _idle(last, now_ms)
+    phase = phase_for_idle(idle_ms, thresholds_seconds) if last is not None else Phase.ACTIVE
+    return ActivityRecord(last_active_ms=last, idle_ms=idle_ms, phase=phase)
+
+
+def _phase_ranges(thresholds_seconds: Sequence[int], now_ms: int) -> list[tuple[float, float]]:
+    return [phase_score_bounds(p, thresholds_seconds, now_ms) for p in Phase]
+
+
+def count_users_per_phase(
+    client: redis.Redis, thresholds_seconds: Sequence[int], now_ms: int
+) -> list[int]:
+    """Users per phase, index 0 = active; one ZCOUNT each, in one round trip."""
+    with client.pipeline(transaction=False) as pipe:
+        for low, high in _phase_ranges(thresholds_seconds, now_ms):
+            pipe.zcount(ACTIVITY_KEY, low, high)
+        return [int(n) for n in pipe.execute()]
+
+
+async def acount_users_per_phase(
+    client: aredis.Redis, thresholds_seconds: Sequence[int], now_ms: int
+) -> list[int]:
+    """The asyncio twin of `count_users_per_phase`."""
+    async with client.pipeline(transaction=False) as pipe:
+        for low, high in _phase_ranges(thresholds_seconds, now_ms):
+            pipe.zcount(ACTIVITY_KEY, low, high)
+        return [int(n) for n in await pipe.execute()]
+
+
+async def prune_inactive(client: aredis.Redis, now_ms: int, retention_seconds: int) -> int:
+    """Forget users idle beyond the retention horizon; returns how many were removed."""
+    horizon = now_ms - retention_seconds * 1000
+    removed = int(await client.zremrangebyscore(ACTIVITY_KEY, "-inf", f"({horizon}"))
+    if removed:
+        logger.info("Pruned %d users idle beyond the retention horizon.", removed)
+    return removed

@@ -1,0 +1,32 @@
+"""Redis connections: asyncio clients for the API, blocking clients for workers and tools."""
+
+from __future__ import annotations
+
+import redis
+import redis.asyncio as aredis
+
+# A request must never hang on a dead Redis: fail fast and let the caller answer 503.
+SOCKET_TIMEOUT_SECONDS = 2.0
+CONNECT_TIMEOUT_SECONDS = 2.0
+HEALTH_CHECK_INTERVAL_SECONDS = 30
+MAX_CONNECTIONS = 200
+
+
+def async_redis(url: str) -> aredis.Redis:
+    return aredis.Redis.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        health_check_interval=HEALTH_CHECK_INTERVAL_SECONDS,
+        max_connections=MAX_CONNECTIONS,
+    )
+
+
+def sync_redis(url: str, *, socket_timeout: float | None = SOCKET_TIMEOUT_SECONDS) -> redis.Redis:
+    """A blocking client; pass `socket_timeout=None` for blocking reads such as RQ's dequeue."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        health_check_interval=HEALTH_CHECK_INTERVAL_SECONDS,
+    )

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from eros.core.clock import ManualClock
+from tests.conftest import Account
+
+MINUTE_MS = 60_000
+ACTIVE = {"appActive": True, "screenOn": True}
+
+
+def _beat(client: TestClient, account: Account, body: dict[str, bool] = ACTIVE) -> dict[str, object]:
+    response = client.post("/api/v1/heartbeat", json=body, headers=account.headers)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_the_first_heartbeat_finds_the_user_active(
+    client: TestClient, make_account: Callable[..., Account], clock: ManualClock
+) -> None:
+    body = _beat(client, make_account())
+    assert body == {
+        "success": True,
+        "idleTime": 0,
+        "processingPhase": 0,
+        "haltedJobs": 0,
+        "timestamp": clock.now_ms(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("idle_ms", "phase"),
+    [
+        (10 * MINUTE_MS - 1, 0),
+        (10 * MINUTE_MS, 1),
+        (10 * MINUTE_MS + 1, 1),
+        (30 * MINUTE_MS - 1, 1),
+        (30 * MINUTE_MS, 2),
+        (30 * MINUTE_MS + 1, 2),
+        (60 * MINUTE_MS - 1, 2),
+        (60 * MINUTE_MS, 3),
+        (60 * MINUTE_MS + 1, 3),
+    ],
+)
+def test_a_heartbeat_reports_the_phase_the_user_was_in_at_the_boundaries(
+    client: TestClient,
+    make_account: Callable[..., Account],
+    clock: ManualClock,
+    idle_ms: int,
+    phase: int,
+) -> None:
+    account = make_account()
+    _beat(client, account)
+    clock.advance(ms=idle_ms)
+    body = _beat(client, account)
+    assert body["idleTime"] == idle_ms
+    assert body["processingPhase"] == phase
+
+
+def test_a_heartbeat_resets_the_idle_time(
+    client: TestClient, make_account: Callable[..., Account], clock: ManualClock
+) -> None:
+    account = make_account()
+    _beat(client, account)
+    clock.advance(ms=45 * MINUTE_MS)
+    _beat(client, account)
+    clock.advance(ms=1000)
+    assert _beat(client, account)["idleTime"] == 1000
+
+
+def test_a_backgrounded_app_with_the_screen_off_does_not_count_as_activity(
+    client: TestClient, make_account: Callable[..., Account], clock: ManualClock
+) -> None:
+    account = make_account()
+    _beat(client, account)
+    clock.advance(ms=20 * MINUTE_MS)
+    _beat(client, account, {"appActive": False, "screenOn": False})
+    clock.advance(ms=1000)
+    body = _beat(client, account)
+    assert body["idleTime"] == 20 * MINUTE_MS + 1000
+    assert body["processingPhase"] == 1
+
+
+def test_own_status_follows_the_clock(
+    client: TestClient, make_account: Callable[..., Account], clock: ManualClock
+) -> None:
+    account = make_account()
+    never = client.get("/api/v1/activity/status", headers=account.headers).json()
+    assert never["lastActive"] is None
+    _beat(client, account)
+    clock.advance(ms=31 * MINUTE_MS)
+    status = client.get("/api/v1/activity/status", headers=account.headers).json()
+    assert status["idleTime"] == 31 * MINUTE_MS
+    assert status["processingPhase"] == 2
+
+
+def test_stats_count_users_per_phase_for_admins_only(
+    client: TestClient, make_account: Callable[..., Account], clock: ManualClock
+) -> None:
+    admin = make_account(admin=True)
+    users = [make_account() for _ in range(4)]
+    for offset_minutes, user in zip([70, 40, 15, 0], users, strict=True):
+        clock.advance(ms=-offset_minutes * MINUTE_MS)
+        _beat(client, user)
+        clock.advance(ms=offset_minutes * MINUTE_MS)
+    stats = client.get("/api/v1/activity/stats", headers=admin.headers).json()
+    assert (stats["active"], stats["phase1"], stats["phase2"], stats["phase3"]) == (1, 1, 1, 1)
+    assert stats["total"] == 4
+    forbidden = client.get("/api/v1/activity/stats", headers=users[0].headers)
+    assert forbidden.status_code == 403
+    assert forbidden.json()["code"] == "forbidden"

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import redis
+import redis.asyncio as aredis
+
+from eros.core.activity import (
+    ACTIVITY_KEY,
+    HeartbeatOutcome,
+    acount_users_per_phase,
+    count_users_per_phase,
+    prune_inactive,
+    record_heartbeat,
+)
+from eros.core.keys import user_jobs_key
+from eros.core.phases import Phase
+
+THRESHOLDS = [600, 1800, 3600]
+NOW = 1_800_000_000_000
+MINUTE = 60_000
+
+
+def _heartbeat(url: str, user: uuid.UUID, now: int, *, active: bool = True) -> HeartbeatOutcome:
+    async def go() -> HeartbeatOutcome:
+        client = aredis.Redis.from_url(url)
+        try:
+            return await record_heartbeat(client, user, now, THRESHOLDS, active=active)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def test_a_first_heartbeat_reports_no_idle_time(redis_client: redis.Redis, redis_url: str) -> None:
+    outcome = _heartbeat(redis_url, uuid.uuid4(), NOW)
+    assert (outcome.previous_ms, outcome.idle_ms, outcome.phase) == (None, 0, Phase.ACTIVE)
+
+
+def test_a_heartbeat_reports_the_phase_before_it(redis_client: redis.Redis, redis_url: str) -> None:
+    user = uuid.uuid4()
+    _heartbeat(redis_url, user, NOW)
+    outcome = _heartbeat(redis_url, user, NOW + 31 * MINUTE)
+    assert outcome.idle_ms == 31 * MINUTE
+    assert outcome.phase is Phase.MEDIUM
+    assert _heartbeat(redis_url, user, NOW + 32 * MINUTE).phase is Phase.ACTIVE
+
+
+def test_a_late_heartbeat_never_moves_activity_back(redis_client: redis.Redis, redis_url: str) -> None:
+    user = uuid.uuid4()
+    _heartbeat(redis_url, user, NOW)
+    _heartbeat(redis_url, user, NOW - 5 * MINUTE)
+    assert redis_client.zscore(ACTIVITY_KEY, user.bytes) == NOW
+
+
+def test_a_backgrounded_app_does_not_reset_idle_time(redis_client: redis.Redis, redis_url: str) -> None:
+    user = uuid.uuid4()
+    _heartbeat(redis_url, user, NOW)
+    _heartbeat(redis_url, user, NOW + 20 * MINUTE, active=False)
+    assert redis_client.zscore(ACTIVITY_KEY, user.bytes) == NOW
+
+
+def test_the_halting_index_is_read_in_the_same_heartbeat(redis_client: redis.Redis, redis_url: str) -> None:
+    user = uuid.uuid4()
+    assert not _heartbeat(redis_url, user, NOW).has_jobs
+    redis_client.sadd(user_jobs_key(user), "job-1")
+    assert _heartbeat(redis_url, user, NOW + MINUTE).has_jobs
+
+
+def test_users_are_counted_per_phase(redis_client: redis.Redis, redis_url: str) -> None:
+    idle_minutes = [0, 5, 9, 10, 29, 30, 59, 60, 600]
+    redis_client.zadd(ACTIVITY_KEY, {uuid.uuid4().bytes: NOW - m * MINUTE for m in idle_minutes})
+    assert count_users_per_phase(redis_client, THRESHOLDS, NOW) == [3, 2, 2, 2]
+
+    async def count_async() -> list[int]:
+        client = aredis.Redis.from_url(redis_url)
+        try:
+            return await acount_users_per_phase(client, THRESHOLDS, NOW)
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(count_async()) == [3, 2, 2, 2]
+
+
+def test_users_idle_beyond_retention_are_pruned(redis_client: redis.Redis, redis_url: str) -> None:
+    keep, old = uuid.uuid4().bytes, uuid.uuid4().bytes
+    retention_s = 7 * 24 * 3600
+    redis_client.zadd(ACTIVITY_KEY, {keep: NOW - retention_s * 1000, old: NOW - retention_s * 1000 - 1})
+
+    async def prune() -> int:
+        client = aredis.Redis.from_url(redis_url)
+        try:
+            return await prune_inactive(client, NOW, retention_s)
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(prune()) == 1
+    assert redis_client.zscore(ACTIVITY_KEY, keep) is not None
+    assert redis_client.zscore(ACTIVITY_KEY, old) is None
