@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import redis.exceptions
@@ -82,9 +83,14 @@ def error_response(
     code: str,
     message: str,
     details: Any = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = {"code": code, "message": message, "details": details, "request_id": request_id_var.get()}
+    body = {
+        "code": code,
+        "message": message,
+        "details": details,
+        "request_id": request_id_var.get(),
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -130,14 +136,11 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
 async def _on_dependency_down(_: Request, exc: Exception) -> JSONResponse:
     logger.warning("A backing service is unavailable: %s.", type(exc).__name__)
     return error_response(
-        503, "service_unavailable", "A backing service is unavailable; retry shortly.",
+        503,
+        "service_unavailable",
+        "A backing service is unavailable; retry shortly.",
         headers={"Retry-After": "1"},
     )
-
-
-async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-    logger.exception("Unhandled error while serving a request.", exc_info=exc)
-    return error_response(500, "internal_error", "Something went wrong on our side.")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -146,10 +149,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TokenError, _on_token_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    for exc_type in (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                     OperationalError, PoolTimeout):
+    for exc_type in (
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        OperationalError,
+        PoolTimeout,
+    ):
         app.add_exception_handler(exc_type, _on_dependency_down)
-    app.add_exception_handler(Exception, _on_unexpected)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -6,7 +6,18 @@ from prometheus_client import Counter, Gauge, Histogram
 
 # Buckets fit an API whose endpoints aim at single-digit milliseconds.
 LATENCY_BUCKETS_SECONDS = (
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
 )
 
 REQUESTS = Counter(

@@ -8,6 +8,7 @@ import logging
 import re
 import time
 import uuid
+
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -76,15 +77,20 @@ class RequestContextMiddleware:
         except _BodyTooLarge:
             status = 413
             if not response_started:
-                await self._send_error(send, 413, "payload_too_large",
-                                       f"The request body exceeds {self.max_body_bytes} bytes.",
-                                       request_id)
+                await self._send_error(
+                    send,
+                    413,
+                    "payload_too_large",
+                    f"The request body exceeds {self.max_body_bytes} bytes.",
+                    request_id,
+                )
         except Exception:
             status = 500
             logger.exception("Unhandled error while serving a request.")
             if not response_started:
-                await self._send_error(send, 500, "internal_error",
-                                       "Something went wrong on our side.", request_id)
+                await self._send_error(
+                    send, 500, "internal_error", "Something went wrong on our side.", request_id
+                )
         finally:
             elapsed = time.perf_counter() - started
             route = self._route_template(scope)
@@ -93,9 +99,17 @@ class RequestContextMiddleware:
             REQUEST_LATENCY.labels(method, route).observe(elapsed)
             if logger.isEnabledFor(logging.INFO):
                 logger.info(
-                    "%s %s answered %d in %.1f ms.", method, route, status, elapsed * 1000,
-                    extra={"method": method, "route": route, "status": status,
-                           "duration_ms": round(elapsed * 1000, 2)},
+                    "%s %s answered %d in %.1f ms.",
+                    method,
+                    route,
+                    status,
+                    elapsed * 1000,
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
                 )
             request_id_var.reset(token)
 
@@ -103,7 +117,7 @@ class RequestContextMiddleware:
     def _request_id(scope: Scope) -> str:
         for name, value in scope["headers"]:
             if name == b"x-request-id":
-                candidate = value.decode("latin-1")
+                candidate: str = value.decode("latin-1")
                 if _VALID_REQUEST_ID.match(candidate):
                     return candidate
                 break
@@ -141,16 +155,20 @@ class RequestContextMiddleware:
         return self._templates.match(scope["path"])
 
     @staticmethod
-    async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+    async def _send_error(
+        send: Send, status: int, code: str, message: str, request_id: str
+    ) -> None:
         body = _error_body(status, code, message, request_id)
-        await send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", request_id.encode()),
-                *_SECURITY_HEADERS,
-            ],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                    *_SECURITY_HEADERS,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

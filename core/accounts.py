@@ -11,9 +11,9 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg.rows import DictRow, dict_row
 
+from eros.core.database import AsyncPool
 from eros.core.passwords import hash_password, verify_password
 from eros.core.tokens import Role, hash_refresh_token, new_refresh_token
 
@@ -61,7 +61,7 @@ class IssuedRefreshToken:
 _USER_COLUMNS = "id, email, name, role, is_active, created_at"
 
 
-async def register(pool: AsyncConnectionPool, email: str, password: str, name: str) -> User:
+async def register(pool: AsyncPool, email: str, password: str, name: str) -> User:
     password_hash = hash_password(password)
     try:
         async with pool.connection() as conn:
@@ -72,12 +72,14 @@ async def register(pool: AsyncConnectionPool, email: str, password: str, name: s
             )
             row = await cur.fetchone()
     except UniqueViolation as exc:
-        raise AccountError(409, "email_taken", "An account with this email already exists.") from exc
+        raise AccountError(
+            409, "email_taken", "An account with this email already exists."
+        ) from exc
     assert row is not None
     return User.from_row(row)
 
 
-async def authenticate(pool: AsyncConnectionPool, email: str, password: str) -> User:
+async def authenticate(pool: AsyncPool, email: str, password: str) -> User:
     async with pool.connection() as conn:
         cur = await conn.execute(
             f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower(%s)",
@@ -92,7 +94,7 @@ async def authenticate(pool: AsyncConnectionPool, email: str, password: str) -> 
     return user
 
 
-async def get_user(pool: AsyncConnectionPool, user_id: UUID) -> User | None:
+async def get_user(pool: AsyncPool, user_id: UUID) -> User | None:
     async with pool.connection() as conn:
         cur = await conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = %s", (user_id,))
         row = await cur.fetchone()
@@ -100,7 +102,7 @@ async def get_user(pool: AsyncConnectionPool, user_id: UUID) -> User | None:
 
 
 async def _insert_refresh_token(
-    conn: AsyncConnection[Any], user_id: UUID, family_id: UUID, now: datetime, ttl_seconds: int
+    conn: AsyncConnection[DictRow], user_id: UUID, family_id: UUID, now: datetime, ttl_seconds: int
 ) -> IssuedRefreshToken:
     token = new_refresh_token()
     expires_at = now + timedelta(seconds=ttl_seconds)
@@ -113,7 +115,7 @@ async def _insert_refresh_token(
 
 
 async def issue_refresh_token(
-    pool: AsyncConnectionPool, user_id: UUID, now: datetime, ttl_seconds: int
+    pool: AsyncPool, user_id: UUID, now: datetime, ttl_seconds: int
 ) -> IssuedRefreshToken:
     """Start a new token family (one per login)."""
     async with pool.connection() as conn:
@@ -121,7 +123,7 @@ async def issue_refresh_token(
 
 
 async def rotate_refresh_token(
-    pool: AsyncConnectionPool, token: str, now: datetime, ttl_seconds: int
+    pool: AsyncPool, token: str, now: datetime, ttl_seconds: int
 ) -> tuple[User, IssuedRefreshToken]:
     """Exchange a refresh token for a new one of the same family.
 
@@ -168,14 +170,14 @@ async def rotate_refresh_token(
     return user, issued
 
 
-async def _revoke_family(conn: AsyncConnection[Any], family_id: UUID, now: datetime) -> None:
+async def _revoke_family(conn: AsyncConnection[DictRow], family_id: UUID, now: datetime) -> None:
     await conn.execute(
         "UPDATE refresh_tokens SET revoked_at = %s WHERE family_id = %s AND revoked_at IS NULL",
         (now, family_id),
     )
 
 
-async def revoke_refresh_token(pool: AsyncConnectionPool, token: str, now: datetime) -> bool:
+async def revoke_refresh_token(pool: AsyncPool, token: str, now: datetime) -> bool:
     """Log out: revoke the token's family. Returns False when the token was unknown."""
     async with pool.connection() as conn:
         cur = await conn.execute(

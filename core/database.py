@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from psycopg.rows import dict_row
+from psycopg import AsyncConnection, Connection
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from eros.core.settings import Settings
@@ -12,6 +13,9 @@ CONNECT_TIMEOUT_SECONDS = 5
 # Rows come back as dicts everywhere so that queries read by column name.
 _CONNECTION_KWARGS = {"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_SECONDS}
 
+AsyncPool = AsyncConnectionPool[AsyncConnection[DictRow]]
+SyncPool = ConnectionPool[Connection[DictRow]]
+
 
 def require_database_url(settings: Settings) -> str:
     if not settings.database_url:
@@ -19,10 +23,11 @@ def require_database_url(settings: Settings) -> str:
     return settings.database_url
 
 
-def async_pool(settings: Settings) -> AsyncConnectionPool:
+def async_pool(settings: Settings) -> AsyncPool:
     """A pool that is not open yet; the caller opens it (`await pool.open()`)."""
     return AsyncConnectionPool(
         require_database_url(settings),
+        connection_class=AsyncConnection[DictRow],
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         timeout=POOL_TIMEOUT_SECONDS,
@@ -32,9 +37,10 @@ def async_pool(settings: Settings) -> AsyncConnectionPool:
     )
 
 
-def sync_pool(settings: Settings, *, max_size: int = 4) -> ConnectionPool:
+def sync_pool(settings: Settings, *, max_size: int = 4) -> SyncPool:
     return ConnectionPool(
         require_database_url(settings),
+        connection_class=Connection[DictRow],
         min_size=1,
         max_size=max_size,
         timeout=POOL_TIMEOUT_SECONDS,

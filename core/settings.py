@@ -10,7 +10,7 @@ from typing import Annotated, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "eros-development-secret-change-me"  # noqa: S105 - refused outside development
+DEV_JWT_SECRET = "eros-development-secret-change-me"
 DEFAULT_PHASE_IDLE_SECONDS = [600, 1800, 3600]
 DEFAULT_PHASE_QUEUES = ["eros-phase-1", "eros-phase-2", "eros-phase-3"]
 DEFAULT_PHASE_CPU_BUDGET_PERCENT = [5.0, 15.0, 100.0]
@@ -18,6 +18,13 @@ DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600
 DEFAULT_ACTIVITY_RETENTION_SECONDS = 30 * 24 * 3600
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# Cache lifetimes from the source documents: profile 12 h (public 5 min), recommendations 24 h.
+DEFAULT_PROFILE_CACHE_TTL_SECONDS = 12 * 3600
+DEFAULT_PUBLIC_PROFILE_CACHE_TTL_SECONDS = 5 * 60
+DEFAULT_RECOMMENDATIONS_CACHE_TTL_SECONDS = 24 * 3600
+DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
+DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE = 60
+DEFAULT_RATE_LIMIT_REPORTS_PER_HOUR = 20
 MIN_JWT_SECRET_LENGTH = 32
 
 
@@ -80,6 +87,32 @@ class Settings(BaseSettings):
         DEFAULT_ACTIVITY_RETENTION_SECONDS,
         gt=0,
         description="Users idle longer than this are pruned from activity tracking.",
+    )
+    profile_cache_ttl_seconds: int = Field(
+        DEFAULT_PROFILE_CACHE_TTL_SECONDS, gt=0, description="How long an own profile is cached."
+    )
+    public_profile_cache_ttl_seconds: int = Field(
+        DEFAULT_PUBLIC_PROFILE_CACHE_TTL_SECONDS,
+        gt=0,
+        description="How long a public profile (what others see) is cached.",
+    )
+    recommendations_cache_ttl_seconds: int = Field(
+        DEFAULT_RECOMMENDATIONS_CACHE_TTL_SECONDS,
+        gt=0,
+        description="How long computed recommendations are cached.",
+    )
+    idempotency_key_ttl_seconds: int = Field(
+        DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS,
+        gt=0,
+        description="How long a write's Idempotency-Key and stored response are kept.",
+    )
+    rate_limit_writes_per_minute: int = Field(
+        DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE,
+        gt=0,
+        description="Per user and kind of write (profile, actions, interactions, blocks).",
+    )
+    rate_limit_reports_per_hour: int = Field(
+        DEFAULT_RATE_LIMIT_REPORTS_PER_HOUR, gt=0, description="Reports a user may file per hour."
     )
     db_pool_min_size: int = Field(1, ge=0, description="Minimum PostgreSQL pool connections.")
     db_pool_max_size: int = Field(10, ge=1, description="Maximum PostgreSQL pool connections.")

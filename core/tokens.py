@@ -62,7 +62,9 @@ def decode_access_token(token: str, *, secret: str, now_s: int) -> AccessClaims:
             options={"require": ["sub", "exp", "iat", "typ", "role"], "verify_exp": False},
         )
     except jwt.InvalidTokenError as exc:
-        raise TokenError("invalid_token", "The access token is malformed or its signature is invalid.") from exc
+        raise TokenError(
+            "invalid_token", "The access token is malformed or its signature is invalid."
+        ) from exc
     # Expiry is checked against the injected clock, not the wall clock, so tests can move time.
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= now_s:
         raise TokenError("token_expired", "The access token has expired; refresh it.")

@@ -24,7 +24,10 @@ router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
 def _user_out(user: User) -> UserOut:
     return UserOut(
-        id=user.id, email=user.email, name=user.name, role=user.role.value,
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role.value,
         created_at=user.created_at,
     )
 

@@ -40,7 +40,7 @@ async def _check(probe: Callable[[], Awaitable[Any]]) -> DependencyCheck:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(probe(), CHECK_TIMEOUT_SECONDS)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reported by type
+    except Exception as exc:
         return DependencyCheck(ok=False, error=type(exc).__name__)
     return DependencyCheck(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2))
 

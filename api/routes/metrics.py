@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-import redis.exceptions
 from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
 
 from eros.api.deps import ClockDep, RedisDep, SettingsDep
 from eros.api.metrics import USERS_PER_PHASE
@@ -28,7 +28,7 @@ async def metrics(redis: RedisDep, settings: SettingsDep, clock: ClockDep) -> Re
     # Phase counts are sampled here rather than on every heartbeat: O(log n) per scrape.
     try:
         counts = await acount_users_per_phase(redis, settings.phase_idle_seconds, clock.now_ms())
-    except redis.exceptions.RedisError:
+    except RedisError:
         logger.warning("Could not sample users per phase for /metrics; Redis is unavailable.")
     else:
         for phase, count in enumerate(counts):

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_INACTIVE_AFTER_DAYS",
     "DEFAULT_RESHOW_COOLDOWN_DAYS",
     "EARTH_RADIUS_KM",
+    "SECONDS_PER_DAY",
     "FilterRules",
     "active_recently",
     "ages_on",
@@ -62,7 +63,7 @@ def mutual_gender(cols: ProfileColumns, viewer: int, rows: Rows) -> Mask:
     return np.asarray(wanted & wants_viewer)
 
 
-def ages_on(cols: ProfileColumns, rows: Rows | int, today: date) -> NDArray[np.int32]:
+def ages_on(cols: ProfileColumns, rows: Rows | int | slice, today: date) -> NDArray[np.int32]:
     """Age in whole years on `today` (a birthday counts from its day)."""
     before_birthday = (today.month * 100 + today.day) < cols.birth_mmdd[rows]
     return np.asarray(today.year - cols.birth_year[rows] - before_birthday, dtype=np.int32)

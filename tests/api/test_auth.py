@@ -12,7 +12,8 @@ PASSWORD = "correct horse battery"
 
 def test_registering_returns_tokens_and_the_user(client: TestClient) -> None:
     response = client.post(
-        "/api/v1/auth/register", json={"email": "Ann@Example.com", "password": PASSWORD, "name": "Ann"}
+        "/api/v1/auth/register",
+        json={"email": "Ann@Example.com", "password": PASSWORD, "name": "Ann"},
     )
     assert response.status_code == 201
     body = response.json()
@@ -23,9 +24,13 @@ def test_registering_returns_tokens_and_the_user(client: TestClient) -> None:
 
 
 def test_an_email_can_register_only_once_whatever_its_case(client: TestClient) -> None:
-    client.post("/api/v1/auth/register", json={"email": "bo@example.com", "password": PASSWORD, "name": "Bo"})
+    client.post(
+        "/api/v1/auth/register",
+        json={"email": "bo@example.com", "password": PASSWORD, "name": "Bo"},
+    )
     again = client.post(
-        "/api/v1/auth/register", json={"email": "BO@example.com", "password": PASSWORD, "name": "Bo"}
+        "/api/v1/auth/register",
+        json={"email": "BO@example.com", "password": PASSWORD, "name": "Bo"},
     )
     assert again.status_code == 409
     assert again.json()["code"] == "email_taken"
@@ -35,7 +40,9 @@ def test_logging_in_with_the_right_password_gives_tokens(
     client: TestClient, make_account: Callable[..., Account]
 ) -> None:
     account = make_account()
-    response = client.post("/api/v1/auth/login", json={"email": account.email, "password": PASSWORD})
+    response = client.post(
+        "/api/v1/auth/login", json={"email": account.email, "password": PASSWORD}
+    )
     assert response.status_code == 200
     assert response.json()["user"]["id"] == account.id
 
@@ -44,8 +51,12 @@ def test_a_wrong_password_and_an_unknown_email_look_the_same(
     client: TestClient, make_account: Callable[..., Account]
 ) -> None:
     account = make_account()
-    wrong = client.post("/api/v1/auth/login", json={"email": account.email, "password": "nope nope"})
-    unknown = client.post("/api/v1/auth/login", json={"email": "x@example.com", "password": PASSWORD})
+    wrong = client.post(
+        "/api/v1/auth/login", json={"email": account.email, "password": "nope nope"}
+    )
+    unknown = client.post(
+        "/api/v1/auth/login", json={"email": "x@example.com", "password": PASSWORD}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["code"] == unknown.json()["code"] == "invalid_credentials"
 
@@ -66,7 +77,9 @@ def test_reusing_a_rotated_refresh_token_revokes_its_whole_family(
     client: TestClient, make_account: Callable[..., Account]
 ) -> None:
     account = make_account()
-    rotated = client.post("/api/v1/auth/refresh", json={"refreshToken": account.refresh_token}).json()
+    rotated = client.post(
+        "/api/v1/auth/refresh", json={"refreshToken": account.refresh_token}
+    ).json()
     reuse = client.post("/api/v1/auth/refresh", json={"refreshToken": account.refresh_token})
     assert reuse.status_code == 401
     assert reuse.json()["code"] == "refresh_token_reused"
@@ -80,18 +93,22 @@ def test_reuse_revokes_only_that_login_not_the_users_other_sessions(
     client: TestClient, make_account: Callable[..., Account]
 ) -> None:
     account = make_account()
-    other = client.post("/api/v1/auth/login", json={"email": account.email, "password": PASSWORD}).json()
+    other = client.post(
+        "/api/v1/auth/login", json={"email": account.email, "password": PASSWORD}
+    ).json()
     client.post("/api/v1/auth/refresh", json={"refreshToken": account.refresh_token})
     client.post("/api/v1/auth/refresh", json={"refreshToken": account.refresh_token})
     still = client.post("/api/v1/auth/refresh", json={"refreshToken": other["refreshToken"]})
     assert still.status_code == 200
 
 
-def test_logout_revokes_the_refresh_token(client: TestClient, make_account: Callable[..., Account]) -> None:
+def test_logout_revokes_the_refresh_token(
+    client: TestClient, make_account: Callable[..., Account]
+) -> None:
     account = make_account()
-    assert client.post("/api/v1/auth/logout", json={"refreshToken": account.refresh_token}).json() == {
-        "success": True
-    }
+    assert client.post(
+        "/api/v1/auth/logout", json={"refreshToken": account.refresh_token}
+    ).json() == {"success": True}
     after = client.post("/api/v1/auth/refresh", json={"refreshToken": account.refresh_token})
     assert after.status_code == 401
     assert after.json()["code"] == "refresh_token_revoked"

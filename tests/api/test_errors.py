@@ -47,11 +47,15 @@ def test_a_wrong_type_is_a_422_naming_the_field(
 
 
 def test_a_missing_field_is_a_422(client: TestClient, make_account: Callable[..., Account]) -> None:
-    response = client.post("/api/v1/heartbeat", json={"appActive": True}, headers=make_account().headers)
+    response = client.post(
+        "/api/v1/heartbeat", json={"appActive": True}, headers=make_account().headers
+    )
     _assert_error(response, 422, "validation_error")
 
 
-def test_an_unknown_field_is_a_422(client: TestClient, make_account: Callable[..., Account]) -> None:
+def test_an_unknown_field_is_a_422(
+    client: TestClient, make_account: Callable[..., Account]
+) -> None:
     response = client.post(
         "/api/v1/heartbeat",
         json={"appActive": True, "screenOn": True, "userId": "someone-else"},
@@ -70,7 +74,8 @@ def test_a_body_that_is_not_an_object_is_a_422(
 
 def test_validation_errors_never_echo_the_password(client: TestClient) -> None:
     response = client.post(
-        "/api/v1/auth/register", json={"email": "not-an-email", "password": "hunter2-secret", "name": "X"}
+        "/api/v1/auth/register",
+        json={"email": "not-an-email", "password": "hunter2-secret", "name": "X"},
     )
     _assert_error(response, 422, "validation_error")
     assert "hunter2" not in response.text
@@ -108,7 +113,9 @@ def test_a_garbled_authorization_header_is_a_401(client: TestClient, header: str
     assert set(response.json()) == ERROR_KEYS
 
 
-def test_a_tampered_token_is_a_401(client: TestClient, make_account: Callable[..., Account]) -> None:
+def test_a_tampered_token_is_a_401(
+    client: TestClient, make_account: Callable[..., Account]
+) -> None:
     header, payload, signature = make_account().access_token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["role"] = "admin"
@@ -121,8 +128,14 @@ def test_a_tampered_token_is_a_401(client: TestClient, make_account: Callable[..
 
 def test_a_token_signed_with_another_key_is_a_401(client: TestClient) -> None:
     token = jwt.encode(
-        {"sub": "00000000-0000-0000-0000-000000000000", "role": "admin", "typ": "access",
-         "iss": "eros", "iat": 1, "exp": 4_000_000_000},
+        {
+            "sub": "00000000-0000-0000-0000-000000000000",
+            "role": "admin",
+            "typ": "access",
+            "iss": "eros",
+            "iat": 1,
+            "exp": 4_000_000_000,
+        },
         "another-key-that-is-long-enough-0123456789",
         algorithm="HS256",
     )
@@ -132,8 +145,14 @@ def test_a_token_signed_with_another_key_is_a_401(client: TestClient) -> None:
 
 def test_an_unsigned_token_is_a_401(client: TestClient) -> None:
     token = jwt.encode(
-        {"sub": "00000000-0000-0000-0000-000000000000", "role": "admin", "typ": "access",
-         "iss": "eros", "iat": 1, "exp": 4_000_000_000},
+        {
+            "sub": "00000000-0000-0000-0000-000000000000",
+            "role": "admin",
+            "typ": "access",
+            "iss": "eros",
+            "iat": 1,
+            "exp": 4_000_000_000,
+        },
         None,
         algorithm="none",
     )
@@ -154,8 +173,14 @@ def test_a_refresh_token_used_as_an_access_token_is_a_401(
 def test_a_signed_token_of_another_kind_is_a_401(client: TestClient, clock) -> None:  # type: ignore[no-untyped-def]
     now = clock.now_ms() // 1000
     token = jwt.encode(
-        {"sub": "00000000-0000-0000-0000-000000000000", "role": "user", "typ": "refresh",
-         "iss": "eros", "iat": now, "exp": now + 60},
+        {
+            "sub": "00000000-0000-0000-0000-000000000000",
+            "role": "user",
+            "typ": "refresh",
+            "iss": "eros",
+            "iat": now,
+            "exp": now + 60,
+        },
         TEST_JWT_SECRET,
         algorithm="HS256",
     )

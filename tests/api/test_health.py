@@ -54,7 +54,9 @@ def test_a_heartbeat_while_redis_is_down_is_a_503_not_a_500(
     assert ok.status_code == 200
 
 
-def test_detailed_health_is_for_admins(client: TestClient, make_account: Callable[..., Account]) -> None:
+def test_detailed_health_is_for_admins(
+    client: TestClient, make_account: Callable[..., Account]
+) -> None:
     admin = make_account(admin=True)
     body = client.get("/api/v1/health/detailed", headers=admin.headers).json()
     assert body["status"] == "ok"
@@ -69,7 +71,9 @@ def test_metrics_are_labelled_by_route_template(
     client: TestClient, make_account: Callable[..., Account]
 ) -> None:
     account = make_account()
-    client.post("/api/v1/heartbeat", json={"appActive": True, "screenOn": True}, headers=account.headers)
+    client.post(
+        "/api/v1/heartbeat", json={"appActive": True, "screenOn": True}, headers=account.headers
+    )
     text = client.get("/metrics").text
     assert 'eros_http_requests_total{method="POST",route="/api/v1/heartbeat",status="200"}' in text
     assert "eros_heartbeats_total" in text

@@ -12,7 +12,9 @@ MINUTE_MS = 60_000
 ACTIVE = {"appActive": True, "screenOn": True}
 
 
-def _beat(client: TestClient, account: Account, body: dict[str, bool] = ACTIVE) -> dict[str, object]:
+def _beat(
+    client: TestClient, account: Account, body: dict[str, bool] = ACTIVE
+) -> dict[str, object]:
     response = client.post("/api/v1/heartbeat", json=body, headers=account.headers)
     assert response.status_code == 200, response.text
     return dict(response.json())

@@ -20,7 +20,10 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
 
 def test_the_eros_module_runs_as_a_command() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "eros.cli.main", "--version"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "eros.cli.main", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.startswith("eros ")
 

@@ -47,21 +47,27 @@ def test_a_heartbeat_reports_the_phase_before_it(redis_client: redis.Redis, redi
     assert _heartbeat(redis_url, user, NOW + 32 * MINUTE).phase is Phase.ACTIVE
 
 
-def test_a_late_heartbeat_never_moves_activity_back(redis_client: redis.Redis, redis_url: str) -> None:
+def test_a_late_heartbeat_never_moves_activity_back(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
     user = uuid.uuid4()
     _heartbeat(redis_url, user, NOW)
     _heartbeat(redis_url, user, NOW - 5 * MINUTE)
     assert redis_client.zscore(ACTIVITY_KEY, user.bytes) == NOW
 
 
-def test_a_backgrounded_app_does_not_reset_idle_time(redis_client: redis.Redis, redis_url: str) -> None:
+def test_a_backgrounded_app_does_not_reset_idle_time(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
     user = uuid.uuid4()
     _heartbeat(redis_url, user, NOW)
     _heartbeat(redis_url, user, NOW + 20 * MINUTE, active=False)
     assert redis_client.zscore(ACTIVITY_KEY, user.bytes) == NOW
 
 
-def test_the_halting_index_is_read_in_the_same_heartbeat(redis_client: redis.Redis, redis_url: str) -> None:
+def test_the_halting_index_is_read_in_the_same_heartbeat(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
     user = uuid.uuid4()
     assert not _heartbeat(redis_url, user, NOW).has_jobs
     redis_client.sadd(user_jobs_key(user), "job-1")
@@ -86,7 +92,9 @@ def test_users_are_counted_per_phase(redis_client: redis.Redis, redis_url: str) 
 def test_users_idle_beyond_retention_are_pruned(redis_client: redis.Redis, redis_url: str) -> None:
     keep, old = uuid.uuid4().bytes, uuid.uuid4().bytes
     retention_s = 7 * 24 * 3600
-    redis_client.zadd(ACTIVITY_KEY, {keep: NOW - retention_s * 1000, old: NOW - retention_s * 1000 - 1})
+    redis_client.zadd(
+        ACTIVITY_KEY, {keep: NOW - retention_s * 1000, old: NOW - retention_s * 1000 - 1}
+    )
 
     async def prune() -> int:
         client = aredis.Redis.from_url(redis_url)

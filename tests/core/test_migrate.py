@@ -13,7 +13,9 @@ def test_migrations_are_numbered_uniquely_and_in_order() -> None:
     assert versions[0] == 1
 
 
-def test_applying_migrations_again_changes_nothing(database_url: str, db: psycopg.Connection[Any]) -> None:
+def test_applying_migrations_again_changes_nothing(
+    database_url: str, db: psycopg.Connection[Any]
+) -> None:
     assert apply_migrations(database_url) == []
     recorded = [row[0] for row in db.execute("SELECT version FROM schema_migrations ORDER BY 1")]
     assert recorded == [m.version for m in available_migrations()]

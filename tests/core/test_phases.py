@@ -34,5 +34,5 @@ def test_phase_bounds_partition_the_timeline_without_gaps_or_overlaps() -> None:
 
 
 def test_a_timestamp_slightly_in_the_future_counts_as_active() -> None:
-    low, high = phase_score_bounds(Phase.ACTIVE, THRESHOLDS, 1000)
+    _, high = phase_score_bounds(Phase.ACTIVE, THRESHOLDS, 1000)
     assert high == float("inf")

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Heartbeat throughput and latency, and activity-tracking memory and counting cost.
+
+    python bench/heartbeat.py [--seconds 10] [--rounds 3] [--connections 32] [--users 1000000]
+
+1. Starts embedded Valkey and PostgreSQL (or uses EROS_REDIS_URL / EROS_DATABASE_URL),
+   registers users, and serves two apps under uvicorn, each a single process with uvloop
+   and httptools: the EROS API, and a baseline bare Starlette app doing one Redis ZADD
+   per request. A keep-alive load generator (bench/loadgen.py) drives each in turn for
+   `--seconds`, alternating for `--rounds`, and reports medians over rounds of req/s and
+   per-round p50/p99, plus the ratios EROS/baseline.
+2. Loads `--users` users into activity tracking and prints bytes per tracked user
+   (Redis used_memory delta / users) and the time to count users per phase.
+
+Targets (issue 2): throughput >= 60% of baseline, p99 <= 2x baseline, <= 150 B/user,
+phase counts <= 1 ms at 1M users.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loadgen import LoadResult, build_request, run_load  # noqa: E402
+
+from eros.core.activity import ACTIVITY_KEY, count_users_per_phase  # noqa: E402
+from eros.core.embedded import EmbeddedPostgres, EmbeddedValkey  # noqa: E402
+from eros.core.migrate import apply_migrations  # noqa: E402
+
+BENCH_JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
+BASELINE_APP = """
+import os, time
+import redis.asyncio as aredis
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+client = aredis.Redis.from_url(os.environ["EROS_REDIS_URL"])
+
+async def heartbeat(request):
+    await request.body()
+    now = time.time_ns() // 1_000_000
+    await client.zadd("baseline:activity", {request.headers["x-user"]: now})
+    return JSONResponse({"success": True, "timestamp": now})
+
+app = Starlette(routes=[Route("/api/v1/heartbeat", heartbeat, methods=["POST"])])
+"""
+READY_TIMEOUT_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+def post_json(url: str, body: dict[str, str]) -> dict[str, object]:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"content-type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+
+
+def measure_http(args: argparse.Namespace, redis_url: str, database_url: str, workdir: Path) -> None:
+    env = {
+        **os.environ,
+        "EROS_ENVIRONMENT": "production",
+        "EROS_JWT_SECRET": BENCH_JWT_SECRET,
+        "EROS_REDIS_URL": redis_url,
+        "EROS_DATABASE_URL": database_url,
+        "EROS_LOG_LEVEL": "INFO",
+    }
+    eros_port, base_port = free_port(), free_port()
+    (workdir / "baseline_app.py").write_text(BASELINE_APP)
+    log = open(workdir / "servers.log", "wb")  # noqa: SIM115 - kept open for the servers' lifetime
+    eros = subprocess.Popen(
+        [sys.executable, "-m", "eros.cli.main", "api", "--port", str(eros_port)],
+        env=env, stdout=log, stderr=log,
+    )
+    baseline = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(base_port),
+         "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"],
+        env=env, cwd=workdir, stdout=log, stderr=log,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{eros_port}/health")
+        wait_ready(f"http://127.0.0.1:{base_port}/api/v1/heartbeat".replace("/api/v1/heartbeat", "/x"))
+    except RuntimeError:
+        pass
+    try:
+        users = min(args.http_users, 2000)
+        tokens = []
+        for i in range(users):
+            body = post_json(
+                f"http://127.0.0.1:{eros_port}/api/v1/auth/register",
+                {"email": f"bench{i}-{uuid.uuid4().hex[:6]}@example.com",
+                 "password": "benchmark-password", "name": "Bench"},
+            )
+            tokens.append(str(body["accessToken"]))
+        payload = b'{"appActive":true,"screenOn":true}'
+        eros_requests = [
+            build_request("POST", "/api/v1/heartbeat", payload,
+                          {"Authorization": f"Bearer {t}", "Content-Type": "application/json"})
+            for t in tokens
+        ]
+        base_requests = [
+            build_request("POST", "/api/v1/heartbeat", payload,
+                          {"X-User": uuid.uuid4().hex, "Content-Type": "application/json"})
+            for _ in tokens
+        ]
+        # Warm both up so neither pays for first-request imports inside the measurement.
+        asyncio.run(run_load(eros_port, eros_requests, connections=4, seconds=1))
+        asyncio.run(run_load(base_port, base_requests, connections=4, seconds=1))
+        results: dict[str, list[LoadResult]] = {"baseline": [], "eros": []}
+        for _ in range(args.rounds):
+            for name, port, reqs in (("baseline", base_port, base_requests),
+                                     ("eros", eros_port, eros_requests)):
+                result = asyncio.run(
+                    run_load(port, reqs, connections=args.connections, seconds=args.seconds)
+                )
+                results[name].append(result)
+                print(f"  {name:8s} {result.rps:8.0f} req/s  p50 {result.p50:6.2f} ms  "
+                      f"p99 {result.percentile(0.99):6.2f} ms  errors {result.errors}")
+        summary = {
+            name: (
+                statistics.median(r.rps for r in runs),
+                statistics.median(r.p50 for r in runs),
+                statistics.median(r.percentile(0.99) for r in runs),
+            )
+            for name, runs in results.items()
+        }
+        print(f"\nHeartbeat over loopback, {args.connections} keep-alive connections, "
+              f"{args.rounds} rounds x {args.seconds:.0f} s, medians over rounds:")
+        print(f"  {'':10s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}")
+        for name, (rps, p50, p99) in summary.items():
+            print(f"  {name:10s} {rps:9.0f} {p50:8.2f} {p99:8.2f}")
+        (b_rps, _, b_p99), (e_rps, _, e_p99) = summary["baseline"], summary["eros"]
+        print(f"  throughput ratio eros/baseline: {e_rps / b_rps:.2f} (target >= 0.60)")
+        print(f"  p99 ratio eros/baseline:        {e_p99 / b_p99:.2f} (target <= 2.00)")
+    finally:
+        for process in (eros, baseline):
+            process.terminate()
+            process.wait(10)
+        log.close()
+
+
+def measure_memory(args: argparse.Namespace, redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.delete(ACTIVITY_KEY)
+    before = int(client.info("memory")["used_memory"])
+    now_ms = time.time_ns() // 1_000_000
+    batch = 10_000
+    spread_ms = 2 * 3600 * 1000
+    loaded = 0
+    started = time.perf_counter()
+    while loaded < args.users:
+        size = min(batch, args.users - loaded)
+        members = {uuid.uuid4().bytes: now_ms - (hash((loaded, i)) % spread_ms) for i in range(size)}
+        client.zadd(ACTIVITY_KEY, members)
+        loaded += size
+    load_seconds = time.perf_counter() - started
+    after = int(client.info("memory")["used_memory"])
+    per_user = (after - before) / args.users
+    timings = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        counts = count_users_per_phase(client, [600, 1800, 3600], now_ms)
+        timings.append((time.perf_counter() - t0) * 1000)
+    rtt = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        client.ping()
+        rtt.append((time.perf_counter() - t0) * 1000)
+    print(f"\nActivity tracking with {args.users:,} users (loaded in {load_seconds:.1f} s):")
+    print(f"  bytes per tracked user: {per_user:.1f} (target <= 150)")
+    print(f"  count users per phase (4 ZCOUNTs, one round trip): "
+          f"median {statistics.median(timings):.3f} ms, p99 {sorted(timings)[197]:.3f} ms "
+          f"(target <= 1 ms); PING round trip median {statistics.median(rtt):.3f} ms")
+    print(f"  counts (active, phase 1, 2, 3): {counts}")
+    client.delete(ACTIVITY_KEY)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="Duration of each run.")
+    parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds per app.")
+    parser.add_argument("--connections", type=int, default=32, help="Concurrent connections.")
+    parser.add_argument("--http-users", type=int, default=500, help="Distinct users sending heartbeats.")
+    parser.add_argument("--users", type=int, default=1_000_000, help="Users loaded for memory.")
+    parser.add_argument("--skip-http", action="store_true", help="Only measure memory and counts.")
+    args = parser.parse_args()
+    print(f"Machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="eros-bench-") as tmp:
+        workdir = Path(tmp)
+        valkey = postgres = None
+        redis_url = os.environ.get("EROS_REDIS_URL")
+        database_url = os.environ.get("EROS_DATABASE_URL")
+        if not redis_url:
+            valkey = EmbeddedValkey(workdir / "valkey", port=free_port(), persist=False)
+            valkey.start()
+            redis_url = valkey.url
+        if not database_url:
+            postgres = EmbeddedPostgres(workdir / "pg", delete_on_stop=True)
+            postgres.start()
+            database_url = postgres.url
+        try:
+            apply_migrations(database_url)
+            if not args.skip_http:
+                measure_http(args, redis_url, database_url, workdir)
+            measure_memory(args, redis_url)
+        finally:
+            if postgres:
+                postgres.stop()
+            if valkey:
+                valkey.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The reciprocal matcher: pure, NumPy-vectorised, no I/O.
+
+Typical worker flow, once per batch::
+
+    pool = CandidatePool.from_profiles(profiles, vocabulary)
+    log = InteractionLog.from_events(events, pool)
+    blocks = BlockGraph.from_pairs(block_pairs, pool)
+    reputation = Reputation.from_log(log, len(pool))
+    population = fit_population_model(x, liked, user_index)   # from training_examples
+    models = ModelTable.build(len(pool), population, {row: fit_user_model(...), ...})
+    ctx = MatchContext(pool, models, reputation, log, blocks)
+    matches = rank_many(ctx, daily_order(viewer_rows, day), now)
+
+See docs/matching.md for the model and its evaluation.
+"""
+
+from eros.core.matching.components import COMPONENT_NAMES, component_scores
+from eros.core.matching.features import FEATURE_NAMES, pair_features
+from eros.core.matching.filters import FilterRules, candidate_rows, distance_km
+from eros.core.matching.interactions import (
+    BlockGraph,
+    Interaction,
+    InteractionKind,
+    InteractionLog,
+)
+from eros.core.matching.learning import (
+    ModelTable,
+    PreferenceModel,
+    Reputation,
+    fit_population_model,
+    fit_user_model,
+    prior_model,
+)
+from eros.core.matching.pool import CandidatePool, ProfileColumns
+from eros.core.matching.profile import (
+    AvailabilityWindow,
+    MatchProfile,
+    MatchVocabulary,
+    NonNegotiable,
+    NonNegotiableKind,
+    UserId,
+)
+from eros.core.matching.ranking import (
+    ExposureLedger,
+    Match,
+    MatchContext,
+    Reason,
+    daily_order,
+    rank_for_viewer,
+    rank_many,
+)
+from eros.core.matching.scoring import (
+    ScoredCandidates,
+    profile_prior_score,
+    reciprocal_score,
+    score_candidates,
+    training_examples,
+)
+
+__all__ = [
+    "COMPONENT_NAMES",
+    "FEATURE_NAMES",
+    "AvailabilityWindow",
+    "BlockGraph",
+    "CandidatePool",
+    "ExposureLedger",
+    "FilterRules",
+    "Interaction",
+    "InteractionKind",
+    "InteractionLog",
+    "Match",
+    "MatchContext",
+    "MatchProfile",
+    "MatchVocabulary",
+    "ModelTable",
+    "NonNegotiable",
+    "NonNegotiableKind",
+    "PreferenceModel",
+    "ProfileColumns",
+    "Reason",
+    "Reputation",
+    "ScoredCandidates",
+    "UserId",
+    "candidate_rows",
+    "component_scores",
+    "daily_order",
+    "distance_km",
+    "fit_population_model",
+    "fit_user_model",
+    "pair_features",
+    "prior_model",
+    "profile_prior_score",
+    "rank_for_viewer",
+    "rank_many",
+    "reciprocal_score",
+    "score_candidates",
+    "training_examples",
+]

@@ -1,0 +1,47 @@
+"""Create `.venv` and install EROS into it, once per change of pyproject.toml.
+
+Used by `scripts/dev.py` and `scripts/test.py`, so that a fresh machine with only
+Python 3.11+ needs nothing else. Standard library only: it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+MIN_PYTHON = (3, 11)
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_installed(extras: str) -> Path:
+    """Return the venv's python with `eros[extras]` installed in editable mode."""
+    if sys.version_info < MIN_PYTHON:
+        sys.exit(f"EROS needs Python {'.'.join(map(str, MIN_PYTHON))}+; this is {sys.version}")
+    python = venv_python()
+    if not python.exists():
+        sys.stderr.write(f"Creating a virtual environment in {VENV} ...\n")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = VENV / f".eros-installed-{extras}"
+    if not stamp.exists() or stamp.read_text() != digest:
+        sys.stderr.write(f"Installing eros[{extras}] into {VENV} ...\n")
+        pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+        subprocess.run([*pip, "-e", f".[{extras}]"], cwd=ROOT, check=True)
+        stamp.write_text(digest)
+    return python
+
+
+def exec_in_venv(python: Path, args: list[str]) -> None:
+    """Replace this process, so that signals (Ctrl-C, SIGTERM) reach the command directly."""
+    os.chdir(ROOT)
+    os.execv(str(python), [str(python), *args])

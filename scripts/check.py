@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Static checks: ruff (lint and format) and mypy --strict over the `eros` namespace.
+
+mypy cannot follow setuptools' editable-install finder, which maps the top-level folders
+onto `eros.*`, so this script lays the same mapping out as symlinks under `.eros/typecheck`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = {
+    "core": "eros.core",
+    "api": "eros.api",
+    "worker": "eros.worker",
+    "operator": "eros.operator",
+    "cli": "eros.cli",
+}
+TYPECHECK_ROOT = ROOT / ".eros" / "typecheck"
+
+
+def _link_namespace() -> None:
+    namespace = TYPECHECK_ROOT / "eros"
+    namespace.mkdir(parents=True, exist_ok=True)
+    for folder in PACKAGES:
+        link = namespace / folder
+        if not link.is_symlink():
+            link.symlink_to(Path("..", "..", "..", folder))
+
+
+def _run(*command: str, env: dict[str, str] | None = None) -> bool:
+    sys.stdout.write(f"$ {' '.join(command)}\n")
+    sys.stdout.flush()
+    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode == 0
+
+
+def main() -> int:
+    import os
+
+    _link_namespace()
+    python = sys.executable
+    ok = _run(python, "-m", "ruff", "check", ".")
+    ok = _run(python, "-m", "ruff", "format", "--check", ".") and ok
+    packages = [
+        arg for name, pkg in PACKAGES.items() if (ROOT / name).is_dir() for arg in ("-p", pkg)
+    ]
+    env = {**os.environ, "MYPYPATH": str(TYPECHECK_ROOT)}
+    ok = _run(python, "-m", "mypy", *packages, env=env) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
