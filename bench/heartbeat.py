@@ -113,7 +113,7 @@ def measure_http(args: argparse.Namespace, redis_url: str, database_url: str, wo
     (workdir / "baseline_app.py").write_text(BASELINE_APP)
     log = open(workdir / "servers.log", "wb")  # noqa: SIM115 - kept open for the servers' lifetime
     eros = subprocess.Popen(
-        [sys.executable, "-m", "eros.cli.main", "api", "--port", str(eros_port)],
+        [sys.executable, "-P", "-m", "eros.cli.main", "api", "--port", str(eros_port)],
         env=env, stdout=log, stderr=log,
     )
     baseline = subprocess.Popen(

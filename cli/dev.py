@@ -51,7 +51,8 @@ class Supervisor:
     def start(self, component: Component) -> None:
         # A new session: Ctrl-C reaches only the supervisor, which stops children in order.
         process = subprocess.Popen(
-            [sys.executable, "-m", "eros.cli.main", *component.args],
+            # -P keeps the working directory off sys.path (see scripts/bootstrap.py).
+            [sys.executable, "-P", "-m", "eros.cli.main", *component.args],
             env=self.env,
             start_new_session=True,
         )

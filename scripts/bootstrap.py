@@ -16,6 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 MIN_PYTHON = (3, 11)
+# `-P`: do not put the working directory on sys.path. Run from the repository root,
+# `python -m ...` would otherwise import the `operator/` folder instead of the standard
+# library's `operator` module.
+SAFE_PATH = ["-P"]
 
 
 def venv_python() -> Path:
@@ -34,8 +38,8 @@ def ensure_installed(extras: str) -> Path:
     stamp = VENV / f".eros-installed-{extras}"
     if not stamp.exists() or stamp.read_text() != digest:
         sys.stderr.write(f"Installing eros[{extras}] into {VENV} ...\n")
-        pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+        pip = [str(python), *SAFE_PATH, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        subprocess.run([*pip, "--upgrade", "pip"], cwd=ROOT, check=True)
         subprocess.run([*pip, "-e", f".[{extras}]"], cwd=ROOT, check=True)
         stamp.write_text(digest)
     return python
@@ -44,4 +48,4 @@ def ensure_installed(extras: str) -> Path:
 def exec_in_venv(python: Path, args: list[str]) -> None:
     """Replace this process, so that signals (Ctrl-C, SIGTERM) reach the command directly."""
     os.chdir(ROOT)
-    os.execv(str(python), [str(python), *args])
+    os.execv(str(python), [str(python), *SAFE_PATH, *args])

@@ -42,13 +42,13 @@ def main() -> int:
 
     _link_namespace()
     python = sys.executable
-    ok = _run(python, "-m", "ruff", "check", ".")
-    ok = _run(python, "-m", "ruff", "format", "--check", ".") and ok
+    ok = _run(python, "-P", "-m", "ruff", "check", ".")
+    ok = _run(python, "-P", "-m", "ruff", "format", "--check", ".") and ok
     packages = [
         arg for name, pkg in PACKAGES.items() if (ROOT / name).is_dir() for arg in ("-p", pkg)
     ]
     env = {**os.environ, "MYPYPATH": str(TYPECHECK_ROOT)}
-    ok = _run(python, "-m", "mypy", *packages, env=env) and ok
+    ok = _run(python, "-P", "-m", "mypy", *packages, env=env) and ok
     return 0 if ok else 1
 
 

@@ -20,7 +20,7 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
 
 def test_the_eros_module_runs_as_a_command() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "eros.cli.main", "--version"],
+        [sys.executable, "-P", "-m", "eros.cli.main", "--version"],
         capture_output=True,
         text=True,
         check=True,
@@ -30,7 +30,7 @@ def test_the_eros_module_runs_as_a_command() -> None:
 
 def test_an_invalid_configuration_exits_with_a_clear_message() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "eros.cli.main", "migrate"],
+        [sys.executable, "-P", "-m", "eros.cli.main", "migrate"],
         capture_output=True,
         text=True,
         env={"EROS_ENVIRONMENT": "production", "PATH": ""},
