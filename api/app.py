@@ -9,20 +9,37 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.exceptions
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from eros.api.errors import install_error_handlers
 from eros.api.halting import Halter
 from eros.api.middleware import RequestContextMiddleware
-from eros.api.routes import activity, auth, health, heartbeat, metrics
+from eros.api.route_templates import RouteTemplates
+from eros.api.routes import (
+    activity,
+    assistant,
+    auth,
+    blocks,
+    eros,
+    health,
+    heartbeat,
+    interactions,
+    matches,
+    metrics,
+    profiles,
+    reports,
+)
 from eros.core import __version__
 from eros.core.activity import prune_inactive
 from eros.core.clock import Clock, SystemClock
 from eros.core.database import async_pool
+from eros.core.llm import assistant_client
 from eros.core.redis_client import async_redis
 from eros.core.settings import Settings, get_settings
 from eros.core.token_cache import VerifiedTokenCache
+from eros.worker.halt import RedisHalter
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +68,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.db = async_pool(settings)
     # Do not wait for PostgreSQL: the API starts and reports unready until it is reachable.
     await app.state.db.open(wait=False)
+    # The default halter stops the job pipeline's jobs; it lives as long as this Redis client.
+    own_halter = app.state.halter is None
+    if own_halter:
+        app.state.halter = RedisHalter(app.state.redis, settings, app.state.clock)
+    # None without an Anthropic key: the assistant then answers with its rules only.
+    app.state.assistant_llm = assistant_client(settings)
     pruner = asyncio.create_task(_prune_forever(app), name="eros-prune-activity")
     logger.info("EROS API %s started.", __version__)
     try:
@@ -60,8 +83,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await pruner
         await app.state.db.close()
+        if app.state.assistant_llm is not None:
+            await app.state.assistant_llm.aclose()
+        if own_halter:
+            app.state.halter = None
         await app.state.redis.aclose()
         logger.info("EROS API stopped.")
+
+
+def _api_routes(router: APIRouter) -> list[APIRoute]:
+    return [route for route in router.routes if isinstance(route, APIRoute)]
 
 
 def create_app(
@@ -89,13 +120,35 @@ def create_app(
             allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
-    # Added last, so it is outermost: every response, errors and CORS included, gets an id.
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-
     # Routers are included flat, heartbeat first: every level of router nesting and every
     # route tried before the match costs time on the hottest path.
-    for module in (heartbeat, auth, activity, health):
-        app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(health.probe_router)
-    app.include_router(metrics.router)
+    api_routers = [
+        module.router
+        for module in (
+            heartbeat,
+            auth,
+            activity,
+            health,
+            eros,
+            profiles,
+            matches,
+            interactions,
+            blocks,
+            reports,
+            assistant,
+        )
+    ]
+    for router in api_routers:
+        app.include_router(router, prefix=API_PREFIX)
+    root_routers = [health.probe_router, metrics.router]
+    for router in root_routers:
+        app.include_router(router)
+    templates = RouteTemplates(
+        [API_PREFIX + route.path for router in api_routers for route in _api_routes(router)]
+        + [route.path for router in root_routers for route in _api_routes(router)]
+    )
+    # Added last, so it is outermost: every response, errors and CORS included, gets an id.
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, templates=templates
+    )
     return app

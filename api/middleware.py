@@ -43,10 +43,10 @@ def _error_body(status: int, code: str, message: str, request_id: str) -> bytes:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, templates: RouteTemplates) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self._templates: RouteTemplates | None = None
+        self._templates = templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -150,8 +150,6 @@ class RequestContextMiddleware:
     def _route_template(self, scope: Scope) -> str:
         if scope.get("route") is None:
             return UNMATCHED
-        if self._templates is None:
-            self._templates = RouteTemplates.from_app(scope["app"])
         return self._templates.match(scope["path"])
 
     @staticmethod

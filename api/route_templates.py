@@ -1,14 +1,13 @@
 """Map a request path to its route template (`/api/v1/users/{user_id}/profile`).
 
-Metrics are labelled by template to keep their cardinality bounded. The templates come
-from the OpenAPI document, which holds every route's full path whatever the FastAPI
-version's internal router nesting.
+Metrics are labelled by template to keep their cardinality bounded. The app factory
+lists the templates from the routers it includes, since how FastAPI records the matched
+route in the request scope differs between its versions.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 UNMATCHED = "<unmatched>"
 _PARAM = re.compile(r"\{[^}/]+\}")
@@ -22,10 +21,6 @@ class RouteTemplates:
             for t in templates
             if "{" in t
         ]
-
-    @classmethod
-    def from_app(cls, app: Any) -> RouteTemplates:
-        return cls(list(app.openapi().get("paths", {})))
 
     def match(self, path: str) -> str:
         found = self._static.get(path)

@@ -36,11 +36,11 @@ from pathlib import Path
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import LoadResult, build_request, run_load  # noqa: E402
+from loadgen import LoadResult, build_request, run_load
 
-from eros.core.activity import ACTIVITY_KEY, count_users_per_phase  # noqa: E402
-from eros.core.embedded import EmbeddedPostgres, EmbeddedValkey  # noqa: E402
-from eros.core.migrate import apply_migrations  # noqa: E402
+from eros.core.activity import ACTIVITY_KEY, count_users_per_phase
+from eros.core.embedded import EmbeddedPostgres, EmbeddedValkey
+from eros.core.migrate import apply_migrations
 
 BENCH_JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
 BASELINE_APP = """
@@ -100,7 +100,9 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
-def measure_http(args: argparse.Namespace, redis_url: str, database_url: str, workdir: Path) -> None:
+def measure_http(
+    args: argparse.Namespace, redis_url: str, database_url: str, workdir: Path
+) -> None:
     env = {
         **os.environ,
         "EROS_ENVIRONMENT": "production",
@@ -114,16 +116,36 @@ def measure_http(args: argparse.Namespace, redis_url: str, database_url: str, wo
     log = open(workdir / "servers.log", "wb")  # noqa: SIM115 - kept open for the servers' lifetime
     eros = subprocess.Popen(
         [sys.executable, "-P", "-m", "eros.cli.main", "api", "--port", str(eros_port)],
-        env=env, stdout=log, stderr=log,
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     baseline = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(base_port),
-         "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"],
-        env=env, cwd=workdir, stdout=log, stderr=log,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "baseline_app:app",
+            "--port",
+            str(base_port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+        ],
+        env=env,
+        cwd=workdir,
+        stdout=log,
+        stderr=log,
     )
     try:
         wait_ready(f"http://127.0.0.1:{eros_port}/health")
-        wait_ready(f"http://127.0.0.1:{base_port}/api/v1/heartbeat".replace("/api/v1/heartbeat", "/x"))
+        wait_ready(
+            f"http://127.0.0.1:{base_port}/api/v1/heartbeat".replace("/api/v1/heartbeat", "/x")
+        )
     except RuntimeError:
         pass
     try:
@@ -132,19 +154,30 @@ def measure_http(args: argparse.Namespace, redis_url: str, database_url: str, wo
         for i in range(users):
             body = post_json(
                 f"http://127.0.0.1:{eros_port}/api/v1/auth/register",
-                {"email": f"bench{i}-{uuid.uuid4().hex[:6]}@example.com",
-                 "password": "benchmark-password", "name": "Bench"},
+                {
+                    "email": f"bench{i}-{uuid.uuid4().hex[:6]}@example.com",
+                    "password": "benchmark-password",
+                    "name": "Bench",
+                },
             )
             tokens.append(str(body["accessToken"]))
         payload = b'{"appActive":true,"screenOn":true}'
         eros_requests = [
-            build_request("POST", "/api/v1/heartbeat", payload,
-                          {"Authorization": f"Bearer {t}", "Content-Type": "application/json"})
+            build_request(
+                "POST",
+                "/api/v1/heartbeat",
+                payload,
+                {"Authorization": f"Bearer {t}", "Content-Type": "application/json"},
+            )
             for t in tokens
         ]
         base_requests = [
-            build_request("POST", "/api/v1/heartbeat", payload,
-                          {"X-User": uuid.uuid4().hex, "Content-Type": "application/json"})
+            build_request(
+                "POST",
+                "/api/v1/heartbeat",
+                payload,
+                {"X-User": uuid.uuid4().hex, "Content-Type": "application/json"},
+            )
             for _ in tokens
         ]
         # Warm both up so neither pays for first-request imports inside the measurement.
@@ -152,14 +185,18 @@ def measure_http(args: argparse.Namespace, redis_url: str, database_url: str, wo
         asyncio.run(run_load(base_port, base_requests, connections=4, seconds=1))
         results: dict[str, list[LoadResult]] = {"baseline": [], "eros": []}
         for _ in range(args.rounds):
-            for name, port, reqs in (("baseline", base_port, base_requests),
-                                     ("eros", eros_port, eros_requests)):
+            for name, port, reqs in (
+                ("baseline", base_port, base_requests),
+                ("eros", eros_port, eros_requests),
+            ):
                 result = asyncio.run(
                     run_load(port, reqs, connections=args.connections, seconds=args.seconds)
                 )
                 results[name].append(result)
-                print(f"  {name:8s} {result.rps:8.0f} req/s  p50 {result.p50:6.2f} ms  "
-                      f"p99 {result.percentile(0.99):6.2f} ms  errors {result.errors}")
+                print(
+                    f"  {name:8s} {result.rps:8.0f} req/s  p50 {result.p50:6.2f} ms  "
+                    f"p99 {result.percentile(0.99):6.2f} ms  errors {result.errors}"
+                )
         summary = {
             name: (
                 statistics.median(r.rps for r in runs),
@@ -168,8 +205,10 @@ def measure_http(args: argparse.Namespace, redis_url: str, database_url: str, wo
             )
             for name, runs in results.items()
         }
-        print(f"\nHeartbeat over loopback, {args.connections} keep-alive connections, "
-              f"{args.rounds} rounds x {args.seconds:.0f} s, medians over rounds:")
+        print(
+            f"\nHeartbeat over loopback, {args.connections} keep-alive connections, "
+            f"{args.rounds} rounds x {args.seconds:.0f} s, medians over rounds:"
+        )
         print(f"  {'':10s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}")
         for name, (rps, p50, p99) in summary.items():
             print(f"  {name:10s} {rps:9.0f} {p50:8.2f} {p99:8.2f}")
@@ -194,7 +233,9 @@ def measure_memory(args: argparse.Namespace, redis_url: str) -> None:
     started = time.perf_counter()
     while loaded < args.users:
         size = min(batch, args.users - loaded)
-        members = {uuid.uuid4().bytes: now_ms - (hash((loaded, i)) % spread_ms) for i in range(size)}
+        members = {
+            uuid.uuid4().bytes: now_ms - (hash((loaded, i)) % spread_ms) for i in range(size)
+        }
         client.zadd(ACTIVITY_KEY, members)
         loaded += size
     load_seconds = time.perf_counter() - started
@@ -212,19 +253,25 @@ def measure_memory(args: argparse.Namespace, redis_url: str) -> None:
         rtt.append((time.perf_counter() - t0) * 1000)
     print(f"\nActivity tracking with {args.users:,} users (loaded in {load_seconds:.1f} s):")
     print(f"  bytes per tracked user: {per_user:.1f} (target <= 150)")
-    print(f"  count users per phase (4 ZCOUNTs, one round trip): "
-          f"median {statistics.median(timings):.3f} ms, p99 {sorted(timings)[197]:.3f} ms "
-          f"(target <= 1 ms); PING round trip median {statistics.median(rtt):.3f} ms")
+    print(
+        f"  count users per phase (4 ZCOUNTs, one round trip): "
+        f"median {statistics.median(timings):.3f} ms, p99 {sorted(timings)[197]:.3f} ms "
+        f"(target <= 1 ms); PING round trip median {statistics.median(rtt):.3f} ms"
+    )
     print(f"  counts (active, phase 1, 2, 3): {counts}")
     client.delete(ACTIVITY_KEY)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="Duration of each run.")
     parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds per app.")
     parser.add_argument("--connections", type=int, default=32, help="Concurrent connections.")
-    parser.add_argument("--http-users", type=int, default=500, help="Distinct users sending heartbeats.")
+    parser.add_argument(
+        "--http-users", type=int, default=500, help="Distinct users sending heartbeats."
+    )
     parser.add_argument("--users", type=int, default=1_000_000, help="Users loaded for memory.")
     parser.add_argument("--skip-http", action="store_true", help="Only measure memory and counts.")
     args = parser.parse_args()

@@ -69,13 +69,17 @@ async def _connection(
         writer.close()
 
 
-async def run_load(port: int, requests: list[bytes], *, connections: int, seconds: float) -> LoadResult:
+async def run_load(
+    port: int, requests: list[bytes], *, connections: int, seconds: float
+) -> LoadResult:
     """Each connection cycles through `requests` (e.g. one per user) until the time is up."""
     result: dict[str, list[float] | int] = {"lat": [], "errors": 0}
     started = time.perf_counter()
     deadline = started + seconds
     per_conn = [requests[i::connections] or requests for i in range(connections)]
-    await asyncio.gather(*(_connection(port, per_conn[i], deadline, result) for i in range(connections)))
+    await asyncio.gather(
+        *(_connection(port, per_conn[i], deadline, result) for i in range(connections))
+    )
     elapsed = time.perf_counter() - started
     latencies: list[float] = result["lat"]  # type: ignore[assignment]
     return LoadResult(len(latencies), int(result["errors"]), elapsed, latencies)

@@ -29,6 +29,9 @@ READY_TIMEOUT_SECONDS = 60.0
 READY_POLL_SECONDS = 0.2
 # Workers checkpoint and requeue on SIGTERM; give them as long as a Kubernetes pod gets.
 CHILD_STOP_TIMEOUT_SECONDS = 30.0
+# One worker per phase; the scheduler serves /metrics on this port and worker N on port + N.
+DEV_WORKER_PHASES = (1, 2, 3)
+DEV_METRICS_PORT = 9100
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +41,19 @@ class Component:
 
 
 def components(port: int) -> list[Component]:
-    """The processes `eros dev` runs, each an `eros` subcommand."""
-    return [Component("api", ["api", "--port", str(port)])]
+    """The processes `eros dev` runs, each an `eros` subcommand; the scheduler and the
+    workers each get their own /metrics port, from DEV_METRICS_PORT up."""
+    return [
+        Component("api", ["api", "--port", str(port)]),
+        Component("scheduler", ["scheduler", "--metrics-port", str(DEV_METRICS_PORT)]),
+        *(
+            Component(
+                f"worker-{phase}",
+                ["worker", "--phase", str(phase), "--metrics-port", str(DEV_METRICS_PORT + phase)],
+            )
+            for phase in DEV_WORKER_PHASES
+        ),
+    ]
 
 
 class Supervisor:

@@ -29,6 +29,29 @@ def _run_dev(args: argparse.Namespace) -> int:
     return run_dev(port=args.port, data_dir=args.data_dir)
 
 
+def _run_scheduler(args: argparse.Namespace) -> int:
+    from eros.cli.components import load_settings
+    from eros.worker.scheduler import run_scheduler
+
+    return run_scheduler(load_settings(), metrics_port=args.metrics_port)
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    from eros.cli.components import load_settings
+    from eros.core.phases import Phase
+    from eros.worker.runner import run_worker
+
+    return run_worker(
+        load_settings(), Phase(args.phase), metrics_port=args.metrics_port, burst=args.burst
+    )
+
+
+def _run_operator(args: argparse.Namespace) -> int:
+    from eros.operator.run import main_from_args
+
+    return main_from_args(args)
+
+
 def _run_promote(args: argparse.Namespace) -> int:
     from eros.cli.components import run_set_role
 
@@ -66,6 +89,45 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, help="API port (default: EROS_API_PORT).")
     dev.add_argument("--data-dir", help="Embedded servers' data (default: EROS_DATA_DIR).")
     dev.set_defaults(handler=_run_dev)
+
+    scheduler = commands.add_parser(
+        "scheduler",
+        help="Enqueue a job for every user who crosses an idle-phase threshold "
+        "(one active scheduler; run two for a warm standby).",
+    )
+    scheduler.add_argument(
+        "--metrics-port",
+        type=int,
+        help="Port of /metrics and /healthz; 0 disables them "
+        "(default: EROS_SCHEDULER_METRICS_PORT).",
+    )
+    scheduler.set_defaults(handler=_run_scheduler)
+
+    worker = commands.add_parser(
+        "worker", help="Run one phase's jobs: an RQ worker that halts them when users return."
+    )
+    worker.add_argument(
+        "--phase", type=int, required=True, choices=[1, 2, 3], help="The idle phase to work on."
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        help="Port of /metrics and /healthz; 0 disables them (default: EROS_WORKER_METRICS_PORT).",
+    )
+    worker.add_argument(
+        "--burst", action="store_true", help="Exit once the queue is empty instead of waiting."
+    )
+    worker.set_defaults(handler=_run_worker)
+
+    from eros.operator.run import build_parser as add_operator_options
+
+    operator = commands.add_parser(
+        "operator",
+        help="Run the kopf operator that scales per-phase worker Deployments "
+        "from ErosProcessing resources.",
+    )
+    add_operator_options(operator)
+    operator.set_defaults(handler=_run_operator)
 
     users = commands.add_parser("users", help="Manage accounts.")
     user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")

@@ -14,6 +14,7 @@ USER_JOBS_PREFIX = "eros:user-jobs:"
 def user_jobs_key(user_id: UUID) -> str:
     return f"{USER_JOBS_PREFIX}{user_id}"
 
+
 # Read-through caches (eros.core.cache), TTLs from settings: a user's own profile, the
 # public profile others see, and computed recommendations (a JSON list of matches).
 PROFILE_CACHE_PREFIX = "eros:profile:"
@@ -37,3 +38,42 @@ def recommendations_cache_key(user_id: UUID) -> str:
 
 def rate_limit_key(scope: str, user_id: UUID) -> str:
     return f"{RATE_LIMIT_PREFIX}{scope}:{user_id}"
+
+
+# The job pipeline (docs/pipeline.md). RQ keeps its own `rq:*` keys for jobs and queues.
+# Per job: present once a heartbeat halted the job; value = when it arrived (epoch ms).
+HALT_PREFIX = "eros:halt:"
+# Per (phase, user): the checkpoint of that user's unfinished work in that phase (JSON).
+CHECKPOINT_PREFIX = "eros:checkpoint:"
+# The active scheduler's name, with a TTL: whoever holds it schedules.
+SCHEDULER_LEASE_KEY = "eros:scheduler:lease"
+# Hash phase -> epoch ms: threshold crossings up to this time have been scheduled.
+SCHEDULER_WATERMARKS_KEY = "eros:scheduler:watermarks"
+# Hash: the active scheduler's last tick (name, time, duration), for the status view.
+SCHEDULER_STATE_KEY = "eros:scheduler:state"
+# List of JSON records of the latest halts, newest first, capped.
+RECENT_HALTS_KEY = "eros:halts:recent"
+
+
+def halt_key(job_id: str) -> str:
+    return f"{HALT_PREFIX}{job_id}"
+
+
+def checkpoint_key(phase: int, user_id: UUID) -> str:
+    return f"{CHECKPOINT_PREFIX}{phase}:{user_id}"
+
+
+# The assistant (eros.core.assistant). Per (user, conversation): a list of JSON messages,
+# oldest first, capped, expiring a week after the last one. The user's id in the key is
+# what makes a conversation readable by its owner only.
+ASSISTANT_CONVERSATION_PREFIX = "eros:assistant:conversation:"
+# Per (purpose, user, UTC day): how many Claude calls were made (eros.core.llm.budget).
+LLM_BUDGET_PREFIX = "eros:llm-budget:"
+
+
+def assistant_conversation_key(user_id: UUID, conversation_id: UUID) -> str:
+    return f"{ASSISTANT_CONVERSATION_PREFIX}{user_id}:{conversation_id}"
+
+
+def llm_budget_key(purpose: str, user_id: UUID, day: str) -> str:
+    return f"{LLM_BUDGET_PREFIX}{purpose}:{user_id}:{day}"

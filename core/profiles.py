@@ -44,6 +44,7 @@ __all__ = [
     "clear_reanalysis",
     "get_profile",
     "get_profiles",
+    "get_visible_profile",
     "pending_reanalysis",
     "profile_from_row",
     "save_profile",
@@ -111,7 +112,7 @@ class Weekday(StrEnum):
     SUNDAY = "sunday"
 
     @property
-    def index(self) -> int:
+    def number(self) -> int:
         """0 = Monday, as in `date.weekday()` and the matcher."""
         return list(Weekday).index(self)
 
@@ -195,6 +196,17 @@ PROFILE_COLUMNS = ", ".join((*_WRITTEN_COLUMNS, "updated_at", "analysis_requeste
 async def get_profile(conn: AsyncConnection[Any], user_id: UUID) -> Profile | None:
     cur = await conn.execute(
         f"SELECT {PROFILE_COLUMNS} FROM profiles WHERE user_id = %s", (user_id,)
+    )
+    row = await cur.fetchone()
+    return profile_from_row(row) if row else None
+
+
+async def get_visible_profile(conn: AsyncConnection[Any], user_id: UUID) -> Profile | None:
+    """The profile of an active account (what others may be shown), else None."""
+    cur = await conn.execute(
+        f"SELECT {PROFILE_COLUMNS} FROM profiles WHERE user_id = %s "
+        "AND EXISTS (SELECT 1 FROM users u WHERE u.id = profiles.user_id AND u.is_active)",
+        (user_id,),
     )
     row = await cur.fetchone()
     return profile_from_row(row) if row else None

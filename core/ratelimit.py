@@ -87,7 +87,7 @@ async def hit(
     PostgreSQL should not fail because a limiter is down), else the error propagates.
     """
     try:
-        allowed, retry_ms, remaining = await client.eval(  # type: ignore[misc]
+        allowed, retry_ms, remaining = await client.eval(
             _GCRA_SCRIPT,
             1,
             rate_limit_key(rule.scope, user_id),

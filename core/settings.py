@@ -10,6 +10,8 @@ from typing import Annotated, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from eros.core.offpeak import OffPeakError, parse_windows, time_zone
+
 DEV_JWT_SECRET = "eros-development-secret-change-me"
 DEFAULT_PHASE_IDLE_SECONDS = [600, 1800, 3600]
 DEFAULT_PHASE_QUEUES = ["eros-phase-1", "eros-phase-2", "eros-phase-3"]
@@ -26,6 +28,45 @@ DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
 DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE = 60
 DEFAULT_RATE_LIMIT_REPORTS_PER_HOUR = 20
 MIN_JWT_SECRET_LENGTH = 32
+# The job pipeline (scheduler, workers, halting); see docs/pipeline.md.
+DEFAULT_SCHEDULER_TICK_SECONDS = 1.0
+DEFAULT_SCHEDULER_LEASE_SECONDS = 5.0
+DEFAULT_SCHEDULER_BATCH_USERS = 1000
+DEFAULT_RECOVERY_INTERVAL_SECONDS = 5.0
+DEFAULT_METRICS_PORT = 9100
+# Pods are probed and scraped on their own IP, so the probe server listens on every interface.
+DEFAULT_METRICS_HOST = "0.0.0.0"
+DEFAULT_CHECKPOINT_CPU_SECONDS = 1.0
+DEFAULT_CHECKPOINT_TTL_SECONDS = 7 * 24 * 3600
+# Only a fallback for a lost pub/sub stop command; every running job polls this often.
+DEFAULT_HALT_POLL_SECONDS = 1.0
+DEFAULT_HALT_GRACE_SECONDS = 2.0
+DEFAULT_HALTED_JOB_TTL_SECONDS = 24 * 3600
+DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS = 10.0
+DEFAULT_WORKER_HEARTBEAT_SECONDS = 5
+DEFAULT_WORKER_ABANDONED_AFTER_SECONDS = 20
+DEFAULT_JOB_TIMEOUT_SECONDS = 3600
+DEFAULT_JOB_RESULT_TTL_SECONDS = 24 * 3600
+DEFAULT_JOB_RETRY_MAX = 3
+DEFAULT_JOB_RETRY_BACKOFF_SECONDS = [10, 60, 300]
+DEFAULT_OFF_PEAK_TIMEZONE = "UTC"
+# Claude (eros.core.llm): phase 3's "ultimate preferences" call and the assistant.
+DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-5"
+DEFAULT_ANTHROPIC_TIMEOUT_SECONDS = 30.0
+DEFAULT_ANTHROPIC_MAX_RETRIES = 2
+# Retries multiply the worst-case latency and the bill; more than this is never useful.
+MAX_ANTHROPIC_RETRIES = 5
+DEFAULT_ANTHROPIC_MAX_TOKENS = 1024
+DEFAULT_ANTHROPIC_ANALYSIS_CALLS_PER_DAY = 1
+# The assistant answers a waiting user, so its calls are shorter and give up sooner.
+DEFAULT_ASSISTANT_TIMEOUT_SECONDS = 10.0
+DEFAULT_ASSISTANT_MAX_RETRIES = 1
+DEFAULT_ASSISTANT_MAX_TOKENS = 512
+DEFAULT_ASSISTANT_REQUESTS_PER_MINUTE = 10
+DEFAULT_ASSISTANT_CLAUDE_CALLS_PER_DAY = 100
+# Conversations live 7 days after their last message (the source documents' TTL).
+DEFAULT_ASSISTANT_CONVERSATION_TTL_SECONDS = 7 * 24 * 3600
+DEFAULT_ASSISTANT_MAX_CONVERSATION_MESSAGES = 50
 
 
 class Environment(StrEnum):
@@ -114,13 +155,176 @@ class Settings(BaseSettings):
     rate_limit_reports_per_hour: int = Field(
         DEFAULT_RATE_LIMIT_REPORTS_PER_HOUR, gt=0, description="Reports a user may file per hour."
     )
+    scheduler_tick_seconds: float = Field(
+        DEFAULT_SCHEDULER_TICK_SECONDS,
+        gt=0,
+        description="How often the scheduler looks for users who crossed a phase threshold.",
+    )
+    scheduler_lease_seconds: float = Field(
+        DEFAULT_SCHEDULER_LEASE_SECONDS,
+        gt=0,
+        description="Lease of the active scheduler; a standby takes over this long after it dies.",
+    )
+    scheduler_batch_users: int = Field(
+        DEFAULT_SCHEDULER_BATCH_USERS,
+        gt=0,
+        description="Users read per range query and enqueued per Redis round trip.",
+    )
+    scheduler_metrics_port: int = Field(
+        DEFAULT_METRICS_PORT,
+        ge=0,
+        le=65535,
+        description="Port of the scheduler's /metrics and /healthz; 0 disables them.",
+    )
+    metrics_host: str = Field(
+        DEFAULT_METRICS_HOST,
+        description="Address the scheduler's and workers' /metrics and /healthz listen on.",
+    )
+    recovery_interval_seconds: float = Field(
+        DEFAULT_RECOVERY_INTERVAL_SECONDS,
+        gt=0,
+        description="How often the scheduler requeues jobs whose worker died.",
+    )
+    phase_off_peak: Annotated[list[str | None], Field(min_length=3, max_length=3)] = Field(
+        default_factory=lambda: list[str | None]([None, None, None]),
+        description='Hours each phase may run, e.g. `[null, null, "23:00-07:00"]`; null: any.',
+    )
+    off_peak_timezone: str = Field(
+        DEFAULT_OFF_PEAK_TIMEZONE, description="IANA time zone of the off-peak windows."
+    )
+    worker_metrics_port: int = Field(
+        DEFAULT_METRICS_PORT,
+        ge=0,
+        le=65535,
+        description="Port of a worker's /metrics and /healthz; 0 disables them.",
+    )
+    worker_work_modules: list[str] = Field(
+        default_factory=list,
+        description="Modules whose `register_work(registry)` provides the phases' work (JSON).",
+    )
+    worker_heartbeat_seconds: int = Field(
+        DEFAULT_WORKER_HEARTBEAT_SECONDS,
+        gt=0,
+        description="How often a busy worker proves that its job is still running.",
+    )
+    worker_abandoned_after_seconds: int = Field(
+        DEFAULT_WORKER_ABANDONED_AFTER_SECONDS,
+        gt=0,
+        description="A running job not heard of for this long is requeued (its worker died).",
+    )
+    worker_shutdown_grace_seconds: float = Field(
+        DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS,
+        gt=0,
+        description="On SIGTERM, how long the running job has to checkpoint before it is killed.",
+    )
+    checkpoint_cpu_seconds: float = Field(
+        DEFAULT_CHECKPOINT_CPU_SECONDS,
+        gt=0,
+        description="CPU time between checkpoints: the most work a crash or halt can undo.",
+    )
+    checkpoint_ttl_seconds: int = Field(
+        DEFAULT_CHECKPOINT_TTL_SECONDS,
+        gt=0,
+        description="How long an unfinished job's checkpoint waits for the user's next idle time.",
+    )
+    halt_poll_seconds: float = Field(
+        DEFAULT_HALT_POLL_SECONDS,
+        gt=0,
+        description="How often a running job checks Redis for a halt it was not signalled.",
+    )
+    halt_grace_seconds: float = Field(
+        DEFAULT_HALT_GRACE_SECONDS,
+        gt=0,
+        description="How long a halted job may take to stop by itself before it is killed.",
+    )
+    halted_job_ttl_seconds: int = Field(
+        DEFAULT_HALTED_JOB_TTL_SECONDS, gt=0, description="How long halted jobs are kept."
+    )
+    job_timeout_seconds: int = Field(
+        DEFAULT_JOB_TIMEOUT_SECONDS, gt=0, description="A job running longer than this fails."
+    )
+    job_result_ttl_seconds: int = Field(
+        DEFAULT_JOB_RESULT_TTL_SECONDS, gt=0, description="How long finished jobs are kept."
+    )
+    job_retry_max: int = Field(
+        DEFAULT_JOB_RETRY_MAX, ge=0, description="Retries of a job that raised; halts never retry."
+    )
+    job_retry_backoff_seconds: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_JOB_RETRY_BACKOFF_SECONDS),
+        min_length=1,
+        description="Delay before each retry (JSON list; the last one repeats).",
+    )
     db_pool_min_size: int = Field(1, ge=0, description="Minimum PostgreSQL pool connections.")
     db_pool_max_size: int = Field(10, ge=1, description="Maximum PostgreSQL pool connections.")
     anthropic_api_key: SecretStr | None = Field(
         None, description="Anthropic API key; unset: the rule-based fallback is used."
     )
     anthropic_model: str = Field(
-        "claude-sonnet-4-5", description="Claude model used for deep analysis and the assistant."
+        DEFAULT_ANTHROPIC_MODEL,
+        description="Claude model used for deep analysis and the assistant.",
+    )
+    anthropic_base_url: str | None = Field(
+        None, description="Anthropic API base URL (a proxy or a test server); unset: Anthropic's."
+    )
+    anthropic_timeout_seconds: float = Field(
+        DEFAULT_ANTHROPIC_TIMEOUT_SECONDS,
+        gt=0,
+        description="Timeout of one attempt of a deep-analysis Claude call.",
+    )
+    anthropic_max_retries: int = Field(
+        DEFAULT_ANTHROPIC_MAX_RETRIES,
+        ge=0,
+        le=MAX_ANTHROPIC_RETRIES,
+        description="Retries of a deep-analysis Claude call after a timeout, 429 or 5xx.",
+    )
+    anthropic_max_tokens: int = Field(
+        DEFAULT_ANTHROPIC_MAX_TOKENS,
+        gt=0,
+        description="Most output tokens of a deep-analysis Claude call.",
+    )
+    anthropic_structured_outputs: bool = Field(
+        True,
+        description="Ask Claude for schema-constrained JSON (the model must support it); "
+        "replies are validated either way.",
+    )
+    anthropic_analysis_calls_per_day: int = Field(
+        DEFAULT_ANTHROPIC_ANALYSIS_CALLS_PER_DAY,
+        ge=0,
+        description="Deep-analysis Claude calls per user per UTC day; beyond: rule-based.",
+    )
+    assistant_timeout_seconds: float = Field(
+        DEFAULT_ASSISTANT_TIMEOUT_SECONDS,
+        gt=0,
+        description="Timeout of one attempt of an assistant Claude call.",
+    )
+    assistant_max_retries: int = Field(
+        DEFAULT_ASSISTANT_MAX_RETRIES,
+        ge=0,
+        le=MAX_ANTHROPIC_RETRIES,
+        description="Retries of an assistant Claude call after a timeout, 429 or 5xx.",
+    )
+    assistant_max_tokens: int = Field(
+        DEFAULT_ASSISTANT_MAX_TOKENS, gt=0, description="Most output tokens of an assistant reply."
+    )
+    assistant_requests_per_minute: int = Field(
+        DEFAULT_ASSISTANT_REQUESTS_PER_MINUTE,
+        gt=0,
+        description="Assistant requests (chat, ask, translate, advice) per user per minute.",
+    )
+    assistant_claude_calls_per_day: int = Field(
+        DEFAULT_ASSISTANT_CLAUDE_CALLS_PER_DAY,
+        ge=0,
+        description="Assistant answers from Claude per user per UTC day; beyond: rule-based.",
+    )
+    assistant_conversation_ttl_seconds: int = Field(
+        DEFAULT_ASSISTANT_CONVERSATION_TTL_SECONDS,
+        gt=0,
+        description="How long an assistant conversation is kept after its last message.",
+    )
+    assistant_max_conversation_messages: int = Field(
+        DEFAULT_ASSISTANT_MAX_CONVERSATION_MESSAGES,
+        ge=2,
+        description="Messages kept per assistant conversation; older ones are dropped.",
     )
     log_level: str = Field("INFO", description="Log level of every EROS process.")
     log_format: LogFormat = Field(LogFormat.JSON, description="json or text logs.")
@@ -134,6 +338,19 @@ class Settings(BaseSettings):
             raise ValueError("activity_retention_seconds must exceed the phase 3 threshold")
         if self.db_pool_min_size > self.db_pool_max_size:
             raise ValueError("db_pool_min_size must not exceed db_pool_max_size")
+        if self.scheduler_lease_seconds < 2 * self.scheduler_tick_seconds:
+            raise ValueError(
+                "scheduler_lease_seconds must be at least twice scheduler_tick_seconds"
+            )
+        if self.worker_abandoned_after_seconds <= self.worker_heartbeat_seconds:
+            raise ValueError("worker_abandoned_after_seconds must exceed worker_heartbeat_seconds")
+        if any(delay < 0 for delay in self.job_retry_backoff_seconds):
+            raise ValueError("job_retry_backoff_seconds must not be negative")
+        try:
+            parse_windows(self.phase_off_peak)
+            time_zone(self.off_peak_timezone)
+        except OffPeakError as exc:
+            raise ValueError(f"phase_off_peak / off_peak_timezone: {exc}") from exc
         if self.environment is not Environment.DEVELOPMENT:
             secret = self.jwt_secret.get_secret_value()
             if secret == DEV_JWT_SECRET or len(secret) < MIN_JWT_SECRET_LENGTH:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate the settings table in README.md from `eros.core.settings.Settings`.
 
-    .venv/bin/python scripts/settings_table.py          # rewrite README.md
-    .venv/bin/python scripts/settings_table.py --check  # exit 1 if README.md is stale
+.venv/bin/python scripts/settings_table.py          # rewrite README.md
+.venv/bin/python scripts/settings_table.py --check  # exit 1 if README.md is stale
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def _default(field_default: object) -> str:
     if field_default is None:
         return "unset"
     if isinstance(field_default, list):
-        return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else str(v) for v in field_default) + "]"
+        return (
+            "[" + ", ".join(f'"{v}"' if isinstance(v, str) else str(v) for v in field_default) + "]"
+        )
     return str(field_default)
 
 

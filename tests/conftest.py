@@ -7,7 +7,9 @@ Set EROS_REDIS_URL / EROS_DATABASE_URL to run the suite against servers of your 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,12 +58,21 @@ class RedisServer:
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+def servers_dir() -> Iterator[Path]:
+    """Where the embedded servers keep their data. Not pytest's numbered basetemp: pytest
+    deletes all but the newest few of those, including a concurrent session's live ones."""
+    path = Path(tempfile.mkdtemp(prefix="eros-test-servers-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(servers_dir: Path) -> Iterator[RedisServer]:
     external = os.environ.get("EROS_REDIS_URL")
     if external:
         yield RedisServer(external, None)
         return
-    server = EmbeddedValkey(tmp_path_factory.mktemp("valkey"), port=free_port())
+    server = EmbeddedValkey(servers_dir / "valkey", port=free_port())
     server.start()
     try:
         yield RedisServer(server.url, server)
@@ -84,13 +95,13 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(servers_dir: Path) -> Iterator[str]:
     external = os.environ.get("EROS_DATABASE_URL")
     if external:
         apply_migrations(external)
         yield external
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", delete_on_stop=True)
+    server = EmbeddedPostgres(servers_dir / "postgres", delete_on_stop=True)
     server.start()
     try:
         apply_migrations(server.url)

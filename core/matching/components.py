@@ -1,33 +1,30 @@
-"""Component scores in [0, 1] of one side (`src`) looking at the other (`dst`).
+"""Component scores in [0, 1], for both directions of a pair at once.
 
-Components are directional: they answer "how well does `dst` fit what `src` cares
-about", using `src`'s own key weights (non-negotiables count more). Either argument may
-have one row, which broadcasts against the other. A component that cannot be computed
-(a slider or location missing on a side) is NaN, never a made-up middle value; callers
-decide what unknown means.
+Components are directional: "how well does b fit what a cares about" uses a's own key
+weights (non-negotiables count more) and a's own denominators. The elementwise work
+(slider gaps, shared interests, shared hours, distance) is the same for both directions,
+so `component_pairs` does it once and returns a->b and b->a. Either side may have a
+single row, which broadcasts against the other. A component that cannot be computed (a
+slider or location missing on a side) is NaN, never a made-up middle value.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from eros.core.matching.filters import SECONDS_PER_DAY, distance_km
-from eros.core.matching.pool import ProfileColumns
+from eros.core.matching.pool import MISSING_SLIDER, ProfileColumns, weighted_row_sum
 from eros.core.matching.profile import SLIDER_MAX
 
 __all__ = [
     "COMPONENT_NAMES",
     "PROXIMITY_HALF_DISTANCE_KM",
     "RECENCY_HALF_LIFE_DAYS",
-    "availability_overlap",
-    "communication_fit",
+    "component_pairs",
     "component_scores",
-    "depth_fit",
-    "interest_overlap",
-    "proximity",
-    "recency",
-    "values_alignment",
 ]
 
 COMPONENT_NAMES: tuple[str, ...] = (
@@ -40,93 +37,89 @@ COMPONENT_NAMES: tuple[str, ...] = (
     "recency",
     "completeness",
 )
+VALUES, COMMUNICATION, INTERESTS, DEPTH, AVAILABILITY, PROXIMITY, RECENCY, COMPLETENESS = range(8)
 
 PROXIMITY_HALF_DISTANCE_KM = 10.0
 """Proximity halves with every this many kilometres between the two."""
 RECENCY_HALF_LIFE_DAYS = 3.0
-"""Recency halves with every this many days since the candidate was last active."""
+"""Recency halves with every this many days since the other was last active."""
 
 Scores = NDArray[np.float64]
 
 
-def _ratio(num: NDArray[np.floating], den: NDArray[np.floating]) -> Scores:
+def _ratio(num: NDArray[Any], den: NDArray[Any]) -> Scores:
     """num / den, NaN where den is 0 (nothing to compare)."""
-    out = np.full(np.broadcast(num, den).shape, np.nan)
+    num, den = np.broadcast_arrays(num, den)
+    out = np.full(num.shape, np.nan)
     np.divide(num, den, out=out, where=den > 0)
     return out
 
 
-def _slider_fit(
-    src_weights: NDArray[np.float32],
-    src_present: NDArray[np.bool_],
-    src_values: NDArray[np.float32],
-    dst_present: NDArray[np.bool_],
-    dst_values: NDArray[np.float32],
-) -> Scores:
-    """1 - weighted mean absolute difference over keys both sides set, scaled to [0, 1]."""
-    w = src_weights * (src_present & dst_present)
-    gap = (w * np.abs(src_values - dst_values)).sum(axis=1)
-    return 1.0 - _ratio(gap, w.sum(axis=1) * SLIDER_MAX)
-
-
-def values_alignment(src: ProfileColumns, dst: ProfileColumns) -> Scores:
-    return _slider_fit(
-        src.values_weights, src.values_present, src.values, dst.values_present, dst.values
+def _slider_fits(
+    a: NDArray[np.uint8], a_keys: NDArray[np.int16], b: NDArray[np.uint8], b_keys: NDArray[np.int16]
+) -> tuple[Scores, Scores]:
+    """1 - weighted mean absolute gap over the keys both set, from each side's weights."""
+    both = (a != MISSING_SLIDER) & (b != MISSING_SLIDER)
+    # uint8 arithmetic (max - min cannot wrap); the multiply zeroes keys a side left unset.
+    gap = ((np.maximum(a, b) - np.minimum(a, b)) * both).astype(np.float32)
+    weight = both.astype(np.float32)
+    a_fit = 1.0 - _ratio(
+        weighted_row_sum(gap, a_keys), weighted_row_sum(weight, a_keys) * SLIDER_MAX
     )
-
-
-def communication_fit(src: ProfileColumns, dst: ProfileColumns) -> Scores:
-    return _slider_fit(
-        src.communication_weights,
-        src.communication_present,
-        src.communication,
-        dst.communication_present,
-        dst.communication,
+    b_fit = 1.0 - _ratio(
+        weighted_row_sum(gap, b_keys), weighted_row_sum(weight, b_keys) * SLIDER_MAX
     )
+    return a_fit, b_fit
 
 
-def interest_overlap(src: ProfileColumns, dst: ProfileColumns) -> Scores:
-    """Share of `src`'s (weighted) interest that `dst` shares: sum min(a, b) / sum a.
+def _interest_overlaps(a: ProfileColumns, b: ProfileColumns) -> tuple[Scores, Scores]:
+    """Share of each side's (weighted) interest the other shares: sum min(a, b) / sum own.
 
-    Raising any of `dst`'s interests, or adding an interest both share, never lowers it.
+    Raising any of the other side's interests, or adding an interest both share, never
+    lowers it.
     """
-    shared = (src.interest_weights * np.minimum(src.interests, dst.interests)).sum(axis=1)
-    return _ratio(shared, np.broadcast_to(src.interest_mass, shared.shape))
+    shared = np.minimum(a.interests, b.interests).astype(np.float32)
+    return (
+        _ratio(weighted_row_sum(shared, a.interest_keys), a.interest_mass),
+        _ratio(weighted_row_sum(shared, b.interest_keys), b.interest_mass),
+    )
 
 
-def depth_fit(src: ProfileColumns, dst: ProfileColumns) -> Scores:
-    return np.asarray(1.0 - np.abs(src.depth - dst.depth) / SLIDER_MAX, dtype=np.float64)
+def _availability_overlaps(a: ProfileColumns, b: ProfileColumns) -> tuple[Scores, Scores]:
+    """Share of each side's free weekly hours the other is free too; NaN if either gave none."""
+    shared = np.bitwise_count(a.availability & b.availability).sum(axis=1, dtype=np.int16)
+    both_gave = (a.availability_count > 0) & (b.availability_count > 0)
+    return (
+        _ratio(shared, np.where(both_gave, a.availability_count, 0)),
+        _ratio(shared, np.where(both_gave, b.availability_count, 0)),
+    )
 
 
-def availability_overlap(src: ProfileColumns, dst: ProfileColumns) -> Scores:
-    """Share of `src`'s free weekly hours that `dst` is free too; NaN if either gave none."""
-    shared = np.bitwise_count(src.availability & dst.availability).sum(axis=1)
-    both_gave = (src.availability_count > 0) & (dst.availability_count > 0)
-    den = np.where(both_gave, src.availability_count, 0)
-    return _ratio(shared, np.broadcast_to(den, shared.shape))
-
-
-def proximity(src: ProfileColumns, dst: ProfileColumns) -> Scores:
-    d = distance_km(src.lat_rad, src.lon_rad, dst.lat_rad, dst.lon_rad)
-    return np.asarray(np.exp2(-d / PROXIMITY_HALF_DISTANCE_KM))
-
-
-def recency(dst: ProfileColumns, now: float) -> Scores:
-    idle_days = np.maximum(now - dst.last_active, 0.0) / SECONDS_PER_DAY
+def _recency(cols: ProfileColumns, now: float) -> Scores:
+    idle_days = np.maximum(now - cols.last_active, 0.0) / SECONDS_PER_DAY
     return np.asarray(np.exp2(-idle_days / RECENCY_HALF_LIFE_DAYS))
+
+
+def component_pairs(a: ProfileColumns, b: ProfileColumns, now: float) -> tuple[Scores, Scores]:
+    """(pairs, len(COMPONENT_NAMES)) scores of a looking at b, and of b looking at a."""
+    n = np.broadcast_shapes((len(a),), (len(b),))[0]
+    # Filled one component (row) at a time and returned transposed: contiguous writes.
+    ab = np.empty((len(COMPONENT_NAMES), n))
+    ba = np.empty_like(ab)
+    ab[VALUES], ba[VALUES] = _slider_fits(a.values, a.value_keys, b.values, b.value_keys)
+    ab[COMMUNICATION], ba[COMMUNICATION] = _slider_fits(
+        a.communication, a.communication_keys, b.communication, b.communication_keys
+    )
+    ab[INTERESTS], ba[INTERESTS] = _interest_overlaps(a, b)
+    ab[DEPTH] = ba[DEPTH] = 1.0 - np.abs(a.depth - b.depth) / SLIDER_MAX
+    ab[AVAILABILITY], ba[AVAILABILITY] = _availability_overlaps(a, b)
+    d = distance_km(a.position, b.position)
+    ab[PROXIMITY] = ba[PROXIMITY] = np.exp2(-d / PROXIMITY_HALF_DISTANCE_KM)
+    ab[RECENCY], ba[RECENCY] = _recency(b, now), _recency(a, now)
+    ab[COMPLETENESS], ba[COMPLETENESS] = b.completeness, a.completeness
+    return ab.T, ba.T
 
 
 def component_scores(src: ProfileColumns, dst: ProfileColumns, now: float) -> Scores:
     """(pairs, len(COMPONENT_NAMES)) scores of `src` looking at `dst`, NaN when unknown."""
-    n = np.broadcast_shapes((len(src),), (len(dst),))[0]
-    out = np.empty((n, len(COMPONENT_NAMES)))
-    out[:, 0] = values_alignment(src, dst)
-    out[:, 1] = communication_fit(src, dst)
-    out[:, 2] = interest_overlap(src, dst)
-    out[:, 3] = depth_fit(src, dst)
-    out[:, 4] = availability_overlap(src, dst)
-    out[:, 5] = proximity(src, dst)
-    out[:, 6] = recency(dst, now)
-    out[:, 7] = np.broadcast_to(dst.completeness, (n,))
-    return out
-
+    return component_pairs(src, dst, now)[0]

@@ -75,6 +75,13 @@ def _lookup(sorted_keys: Int64, sorted_other: Int64, key: int, others: Int64) ->
     return np.where(found, lo + pos, -1).astype(np.int64)
 
 
+def _decisions_at(liked: Int8, pos: Int64) -> Int8:
+    out = np.full(pos.shape, NO_DECISION, np.int8)
+    found = pos >= 0
+    out[found] = liked[pos[found]]
+    return out
+
+
 class InteractionLog:
     """Interaction events sorted by (actor, target, time), plus the latest decision per pair."""
 
@@ -141,12 +148,12 @@ class InteractionLog:
     def decisions_of(self, actor: int, targets: Int64) -> Int8:
         """The actor's latest decision on each target: 1 like, 0 skip, NO_DECISION."""
         pos = _lookup(self.decision_actor, self.decision_target, actor, targets)
-        return np.where(pos >= 0, self.decision_liked[pos], NO_DECISION).astype(np.int8)
+        return _decisions_at(self.decision_liked, pos)
 
     def decisions_toward(self, target: int, actors: Int64) -> Int8:
         """Each actor's latest decision on `target`: 1 like, 0 skip, NO_DECISION."""
         pos = _lookup(self._dt_target, self._dt_actor, target, actors)
-        return np.where(pos >= 0, self._dt_liked[pos], NO_DECISION).astype(np.int8)
+        return _decisions_at(self._dt_liked, pos)
 
     def decided_by(self, actor: int) -> tuple[Int64, Int8]:
         """Targets the actor decided on and the decisions (1 like, 0 skip), by target key."""
@@ -164,15 +171,9 @@ class BlockGraph:
         self._src, self._dst = src[order], dst[order]
 
     @classmethod
-    def from_pairs(
-        cls, pairs: Iterable[tuple[UserId, UserId]], pool: CandidatePool
-    ) -> BlockGraph:
+    def from_pairs(cls, pairs: Iterable[tuple[UserId, UserId]], pool: CandidatePool) -> BlockGraph:
         """(blocker, blocked) id pairs; pairs with a user outside the pool cannot meet, so drop."""
-        rows = [
-            (pool.row_of(a), pool.row_of(b))
-            for a, b in pairs
-            if a in pool and b in pool
-        ]
+        rows = [(pool.row_of(a), pool.row_of(b)) for a, b in pairs if a in pool and b in pool]
         arr = np.asarray(rows, np.int64).reshape(-1, 2)
         return cls(arr[:, 0], arr[:, 1])
 

@@ -99,7 +99,9 @@ def prior_model() -> PreferenceModel:
     return PreferenceModel(float(_logit(PRIOR_LIKE_RATE)), weights, 0)
 
 
-def _newton_step(x: Float64, y: Float64, params: Float64, prior: Float64, precision: Float64) -> Float64:
+def _newton_step(
+    x: Float64, y: Float64, params: Float64, prior: Float64, precision: Float64
+) -> Float64:
     p = _sigmoid(x @ params)
     grad = x.T @ (p - y) + precision * (params - prior)
     hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(precision)
@@ -174,7 +176,10 @@ class ModelTable:
 
     @classmethod
     def build(
-        cls, size: int, default: PreferenceModel, models: Mapping[int, PreferenceModel] | None = None
+        cls,
+        size: int,
+        default: PreferenceModel,
+        models: Mapping[int, PreferenceModel] | None = None,
     ) -> ModelTable:
         """`default` for every row, overridden by `models` (pool row -> model)."""
         intercepts = np.full(size, default.intercept)
@@ -189,7 +194,8 @@ class ModelTable:
 
     def predict(self, rows: Int64, features: Float64) -> Float64:
         """Each row's own model applied to its own feature vector."""
-        z = self.intercepts[rows] + np.einsum("ij,ij->i", self.weights[rows], features)
+        weights = np.take(self.weights, rows, axis=0)  # faster than fancy indexing
+        z = np.take(self.intercepts, rows) + np.einsum("ij,ij->i", weights, features)
         return _sigmoid(z)
 
 
@@ -204,13 +210,16 @@ class Reputation:
 
     @classmethod
     def from_log(
-        cls, log: InteractionLog, size: int, prior_decisions: float = DEFAULT_REPUTATION_PRIOR_DECISIONS
+        cls,
+        log: InteractionLog,
+        size: int,
+        prior_decisions: float = DEFAULT_REPUTATION_PRIOR_DECISIONS,
     ) -> Reputation:
         """Counts from each pair's latest decision; `size` is the pool size."""
         target = log.decision_target
         in_pool = target < size
         liked = log.decision_liked[in_pool].astype(np.float64)
-        likes = np.bincount(target[in_pool], liked, size)
+        likes = np.bincount(target[in_pool], liked, size).astype(np.float64)
         decisions = np.bincount(target[in_pool], None, size).astype(np.float64)
         total = decisions.sum()
         rate = float(likes.sum() / total) if total > 0 else PRIOR_LIKE_RATE
@@ -241,4 +250,6 @@ class Reputation:
 
     def rate(self, rows: Int64) -> Float64:
         likes, decisions = self.likes[rows], self.decisions[rows]
-        return np.asarray((likes + self.prior_decisions * self.prior_rate) / (decisions + self.prior_decisions))
+        return np.asarray(
+            (likes + self.prior_decisions * self.prior_rate) / (decisions + self.prior_decisions)
+        )

@@ -1,8 +1,11 @@
 """The candidate pool: many profiles as NumPy columns, built once and shared by every viewer.
 
 Rows are the unit everywhere in the matcher (filters return rows, scores are per row);
-`CandidatePool.row_of` maps a user id to its row. Missing sliders are stored as 0 with a
-presence mask so that component scores can tell "unknown" from "zero".
+`CandidatePool.row_of` maps a user id to its row. Sliders are stored as whole points in
+uint8 (a quarter of the memory traffic of float32, which is what scoring 100k rows is
+bound by); an unset value or communication slider is `MISSING_SLIDER`, an unset interest
+is 0 (no interest). Non-negotiables are kept as up to three key indices per row rather
+than a dense weight matrix, for the same reason.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from numpy.typing import NDArray
 
 from eros.core.matching.profile import (
     DAYS_PER_WEEK,
+    MAX_NON_NEGOTIABLES,
     MINUTES_PER_DAY,
     MatchProfile,
     MatchVocabulary,
@@ -26,12 +30,16 @@ from eros.core.matching.profile import (
 
 __all__ = [
     "AVAILABILITY_SLOTS",
+    "MISSING_SLIDER",
     "NON_NEGOTIABLE_WEIGHT",
+    "NO_KEY",
     "STRONG_INTEREST_THRESHOLD",
     "CandidatePool",
     "ProfileColumns",
     "availability_bits",
     "profile_completeness",
+    "unit_vector",
+    "weighted_row_sum",
 ]
 
 MINUTES_PER_SLOT = 60
@@ -42,6 +50,10 @@ AVAILABILITY_WORDS = math.ceil(AVAILABILITY_SLOTS / BITS_PER_WORD)
 
 NON_NEGOTIABLE_WEIGHT = 3.0
 """A non-negotiable key counts this many times as much as an ordinary key in its owner's scores."""
+MISSING_SLIDER = 255
+"""Stored in place of a value or communication slider the user did not set (sliders are 0-100)."""
+NO_KEY = -1
+"""Padding of the non-negotiable key columns."""
 
 STRONG_INTEREST_THRESHOLD = 80.0
 """An interest or value rated at least this (0-100) is a topic its owner insists on."""
@@ -51,8 +63,9 @@ COMPLETENESS_SECTIONS = 8
 
 Float32 = NDArray[np.float32]
 Float64 = NDArray[np.float64]
-Int32 = NDArray[np.int32]
+Int16 = NDArray[np.int16]
 Bool = NDArray[np.bool_]
+UInt8 = NDArray[np.uint8]
 UInt16 = NDArray[np.uint16]
 UInt64 = NDArray[np.uint64]
 
@@ -63,25 +76,22 @@ class ProfileColumns:
 
     gender_bit: UInt16
     seeks_bits: UInt16
-    birth_year: Int32
-    birth_mmdd: Int32
-    age_min: Int32
-    age_max: Int32
-    lat_rad: Float64  # NaN when unknown
-    lon_rad: Float64
-    max_km: Float64  # inf when no limit
-    interests: Float32  # (rows, interests) 0-100, 0 when not given
-    interest_weights: Float32  # (rows, interests) 1 or NON_NEGOTIABLE_WEIGHT
-    interest_mass: Float32  # sum of weight * interest, the denominator of overlap
-    values: Float32
-    values_present: Bool
-    values_weights: Float32
-    communication: Float32
-    communication_present: Bool
-    communication_weights: Float32
+    birth_year: Int16
+    birth_mmdd: Int16
+    age_min: Int16
+    age_max: Int16
+    position: Float64  # (rows, 3) unit vector on the sphere; NaN when unknown
+    max_km: Float32  # inf when no limit
+    interests: UInt8  # (rows, interests) 0-100, 0 when not given
+    interest_keys: Int16  # (rows, 3) non-negotiable interest indices, NO_KEY padded
+    interest_mass: Float32  # weighted sum of the row's interests, overlap's denominator
+    values: UInt8  # (rows, values) 0-100 or MISSING_SLIDER
+    value_keys: Int16
+    communication: UInt8
+    communication_keys: Int16
     depth: Float32  # NaN when unknown
     availability: UInt64  # (rows, words) weekly hour slots
-    availability_count: Int32
+    availability_count: Int16
     off_limits: UInt64  # (rows, words) topic bits
     insisted: UInt64
     last_active: Float64  # epoch seconds
@@ -93,8 +103,36 @@ class ProfileColumns:
 
     def take(self, rows: NDArray[np.intp] | NDArray[np.int64]) -> ProfileColumns:
         """The columns of `rows` only, in that order (a copy)."""
-        gathered: dict[str, Any] = {f.name: getattr(self, f.name)[rows] for f in fields(self)}
+        # np.take is several times faster than fancy indexing on 2-D arrays.
+        gathered: dict[str, Any] = {
+            f.name: np.take(getattr(self, f.name), rows, axis=0) for f in fields(self)
+        }
         return ProfileColumns(**gathered)
+
+
+def weighted_row_sum(matrix: Float32, keys: Int16) -> Float32:
+    """Row sums of `matrix` where each row's non-negotiable `keys` count NON_NEGOTIABLE_WEIGHT.
+
+    `keys` has one row per matrix row, or a single row shared by all (then one BLAS
+    matrix-vector product does it all).
+    """
+    if keys.shape[0] == 1:
+        weights = np.ones(matrix.shape[1], np.float32)
+        own = keys[0][keys[0] != NO_KEY]
+        weights[own] = NON_NEGOTIABLE_WEIGHT
+        return np.asarray(matrix @ weights)
+    total = np.asarray(matrix @ np.ones(matrix.shape[1], np.float32))
+    extra = np.float32(NON_NEGOTIABLE_WEIGHT - 1.0)
+    for j in range(keys.shape[1]):
+        rows = np.flatnonzero(keys[:, j] != NO_KEY)
+        total[rows] += extra * matrix[rows, keys[rows, j]]
+    return total
+
+
+def unit_vector(latitude: float, longitude: float) -> tuple[float, float, float]:
+    """A point on the unit sphere; distances then cost one dot product (see filters)."""
+    lat, lon = math.radians(latitude), math.radians(longitude)
+    return (math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat))
 
 
 def availability_bits(profile: MatchProfile) -> list[int]:
@@ -129,19 +167,12 @@ def _index(keys: Sequence[str]) -> dict[str, int]:
 
 
 def _fill_sliders(
-    row: int,
-    sliders: Mapping[str, float],
-    index: Mapping[str, int],
-    out: Float32,
-    present: Bool | None,
-    what: str,
+    row: int, sliders: Mapping[str, float], index: Mapping[str, int], out: UInt8, what: str
 ) -> None:
     for key, value in sliders.items():
         if key not in index:
             raise ValueError(f"{what} key {key!r} is not in the vocabulary")
-        out[row, index[key]] = value
-        if present is not None:
-            present[row, index[key]] = True
+        out[row, index[key]] = round(value)
 
 
 def _set_bit(words: UInt64, row: int, bit: int) -> None:
@@ -190,21 +221,23 @@ class CandidatePool:
 
         gender_bit = np.zeros(n, np.uint16)
         seeks = np.zeros(n, np.uint16)
-        birth_year = np.zeros(n, np.int32)
-        birth_mmdd = np.zeros(n, np.int32)
-        age_min = np.zeros(n, np.int32)
-        age_max = np.zeros(n, np.int32)
-        lat = np.full(n, np.nan)
-        lon = np.full(n, np.nan)
-        max_km = np.full(n, np.inf)
-        interests = np.zeros((n, len(voc.interests)), np.float32)
-        interest_w = np.ones_like(interests)
-        values = np.zeros((n, len(voc.values)), np.float32)
-        values_present = np.zeros(values.shape, np.bool_)
-        values_w = np.ones_like(values)
-        comm = np.zeros((n, len(voc.communication)), np.float32)
-        comm_present = np.zeros(comm.shape, np.bool_)
-        comm_w = np.ones_like(comm)
+        birth_year = np.zeros(n, np.int16)
+        birth_mmdd = np.zeros(n, np.int16)
+        age_min = np.zeros(n, np.int16)
+        age_max = np.zeros(n, np.int16)
+        position = np.full((n, 3), np.nan)
+        max_km = np.full(n, np.inf, np.float32)
+        interests = np.zeros((n, len(voc.interests)), np.uint8)
+        values = np.full((n, len(voc.values)), MISSING_SLIDER, np.uint8)
+        comm = np.full((n, len(voc.communication)), MISSING_SLIDER, np.uint8)
+        keys = {
+            kind: np.full((n, MAX_NON_NEGOTIABLES), NO_KEY, np.int16) for kind in NonNegotiableKind
+        }
+        key_index = {
+            NonNegotiableKind.INTEREST: interest_ix,
+            NonNegotiableKind.VALUE: value_ix,
+            NonNegotiableKind.PREFERENCE: comm_ix,
+        }
         depth = np.full(n, np.nan, np.float32)
         avail = np.zeros((n, AVAILABILITY_WORDS), np.uint64)
         off_limits = np.zeros((n, topic_words), np.uint64)
@@ -222,12 +255,12 @@ class CandidatePool:
             birth_mmdd[row] = p.birth_date.month * 100 + p.birth_date.day
             age_min[row], age_max[row] = p.age_min, p.age_max
             if p.latitude is not None and p.longitude is not None:
-                lat[row], lon[row] = math.radians(p.latitude), math.radians(p.longitude)
+                position[row] = unit_vector(p.latitude, p.longitude)
             if p.max_distance_km is not None:
                 max_km[row] = p.max_distance_km
-            _fill_sliders(row, p.interests, interest_ix, interests, None, "interest")
-            _fill_sliders(row, p.values, value_ix, values, values_present, "value")
-            _fill_sliders(row, p.communication_style, comm_ix, comm, comm_present, "style")
+            _fill_sliders(row, p.interests, interest_ix, interests, "interest")
+            _fill_sliders(row, p.values, value_ix, values, "value")
+            _fill_sliders(row, p.communication_style, comm_ix, comm, "communication style")
             if p.conversation_depth is not None:
                 depth[row] = p.conversation_depth
             avail[row] = availability_bits(p)
@@ -237,15 +270,12 @@ class CandidatePool:
                 _set_bit(off_limits, row, topic_ix[topic])
             strong = [k for k, v in p.interests.items() if v >= STRONG_INTEREST_THRESHOLD]
             strong += [k for k, v in p.values.items() if v >= STRONG_INTEREST_THRESHOLD]
+            used = dict.fromkeys(NonNegotiableKind, 0)
             for nn in p.non_negotiables:
-                target = {
-                    NonNegotiableKind.INTEREST: (interest_ix, interest_w),
-                    NonNegotiableKind.VALUE: (value_ix, values_w),
-                    NonNegotiableKind.PREFERENCE: (comm_ix, comm_w),
-                }[nn.kind]
-                if nn.key not in target[0]:
+                if nn.key not in key_index[nn.kind]:
                     raise ValueError(f"non-negotiable {nn.kind}:{nn.key} is not in the vocabulary")
-                target[1][row, target[0][nn.key]] = NON_NEGOTIABLE_WEIGHT
+                keys[nn.kind][row, used[nn.kind]] = key_index[nn.kind][nn.key]
+                used[nn.kind] += 1
                 if nn.kind is not NonNegotiableKind.PREFERENCE:
                     strong.append(nn.key)
             for topic in strong:
@@ -255,6 +285,7 @@ class CandidatePool:
             active[row] = p.active
             completeness[row] = profile_completeness(p)
 
+        interest_keys = keys[NonNegotiableKind.INTEREST]
         columns = ProfileColumns(
             gender_bit=gender_bit,
             seeks_bits=seeks,
@@ -262,21 +293,18 @@ class CandidatePool:
             birth_mmdd=birth_mmdd,
             age_min=age_min,
             age_max=age_max,
-            lat_rad=lat,
-            lon_rad=lon,
+            position=position,
             max_km=max_km,
             interests=interests,
-            interest_weights=interest_w,
-            interest_mass=(interests * interest_w).sum(axis=1, dtype=np.float32),
+            interest_keys=interest_keys,
+            interest_mass=weighted_row_sum(interests.astype(np.float32), interest_keys),
             values=values,
-            values_present=values_present,
-            values_weights=values_w,
+            value_keys=keys[NonNegotiableKind.VALUE],
             communication=comm,
-            communication_present=comm_present,
-            communication_weights=comm_w,
+            communication_keys=keys[NonNegotiableKind.PREFERENCE],
             depth=depth,
             availability=avail,
-            availability_count=np.bitwise_count(avail).sum(axis=1, dtype=np.int32),
+            availability_count=np.bitwise_count(avail).sum(axis=1, dtype=np.int16),
             off_limits=off_limits,
             insisted=insisted,
             last_active=last_active,

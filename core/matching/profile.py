@@ -67,9 +67,7 @@ class AvailabilityWindow:
         if not 0 <= self.weekday < DAYS_PER_WEEK:
             raise ValueError(f"weekday {self.weekday} is not in 0..6")
         if not 0 <= self.start_minute < self.end_minute <= MINUTES_PER_DAY:
-            raise ValueError(
-                f"window {self.start_minute}-{self.end_minute} is not within one day"
-            )
+            raise ValueError(f"window {self.start_minute}-{self.end_minute} is not within one day")
 
 
 def _check_sliders(name: str, sliders: Mapping[str, float]) -> None:
@@ -149,4 +147,3 @@ class MatchVocabulary:
                 raise ValueError(f"vocabulary {name} has duplicate keys")
         if len(self.genders) > MAX_GENDERS:
             raise ValueError(f"at most {MAX_GENDERS} genders fit the gender bitmask")
-

@@ -131,7 +131,7 @@ def _reasons(scored: ScoredCandidates, i: int, reputation: Reputation) -> tuple[
     if scored.known_like[i]:
         reasons.append(Reason(LIKES_YOU_REASON, 1.0, 0.0))
     comps = scored.components[i]
-    contrib = scored.contributions[i]
+    contrib = scored.contributions(i)
     pulls = [
         Reason(COMPONENT_NAMES[j], float(comps[j]), float(contrib[j]))
         for j in range(N_COMPONENTS)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from eros.core.matching.features import pair_features
+from eros.core.matching.features import N_COMPONENTS, N_FEATURES, mutual_features, pair_features
 from eros.core.matching.interactions import NO_DECISION, InteractionLog
 from eros.core.matching.learning import PROFILE_PRIOR_WEIGHTS, ModelTable, Reputation
 from eros.core.matching.pool import CandidatePool
@@ -35,6 +35,8 @@ KNOWN_SKIP_INTEREST = 0.0
 """A candidate who already skipped the viewer is not."""
 # The five main components the source documents weight; the rest only modify.
 MAIN_COMPONENTS = 5
+CHUNK_ROWS = 4096
+"""Candidates scored per pass: temporaries of a few hundred kB stay in cache."""
 
 Float64 = NDArray[np.float64]
 Int64 = NDArray[np.int64]
@@ -73,8 +75,13 @@ class ScoredCandidates:
     candidate_interest: Float64  # P(candidate likes viewer)
     score: Float64  # reciprocal score
     components: Float64  # (rows, components) viewer -> candidate, NaN = unknown
-    contributions: Float64  # (rows, features) log-odds each feature adds for the viewer
+    features: Float64  # (rows, features) viewer -> candidate
+    viewer_weights: Float64  # the viewer's model weights
     known_like: NDArray[np.bool_]  # candidate already liked the viewer
+
+    def contributions(self, i: int) -> Float64:
+        """Log-odds each feature adds to the viewer's interest in the i-th candidate."""
+        return np.asarray(self.features[i] * self.viewer_weights)
 
 
 def score_candidates(
@@ -98,14 +105,11 @@ def score_candidates(
     reputation then also leaves out every listed candidate's decision on the viewer, so
     that no candidate's score carries their own or a rival's answer.
     """
-    cols = pool.columns
-    me = cols.take(np.asarray([viewer]))
-    them = cols.take(rows)
+    me = pool.columns.take(np.asarray([viewer]))
     mine_on_them = log.decisions_of(viewer, rows)
     theirs_on_me = log.decisions_toward(viewer, rows)
 
     forward_rep = reputation.logit_leaving_out(rows, mine_on_them)
-    components, forward = pair_features(me, them, now, forward_rep)
     viewer_row = np.asarray([viewer], np.int64)
     if use_known_interest:
         viewer_rep = reputation.logit(viewer_row)
@@ -115,12 +119,23 @@ def score_candidates(
             float((theirs_on_me == 1).sum()),
             float((theirs_on_me != NO_DECISION).sum()),
         )
-    _, backward = pair_features(them, me, now, np.broadcast_to(viewer_rep, rows.shape))
-
     model = models.model(viewer)
-    contributions = forward * model.weights
-    viewer_interest = model.predict(forward)
-    candidate_interest = models.predict(rows, backward)
+    n = rows.shape[0]
+    components = np.empty((n, N_COMPONENTS))
+    forward = np.empty((n, N_FEATURES))
+    viewer_interest = np.empty(n)
+    candidate_interest = np.empty(n)
+    # In chunks, so that the many temporaries stay in cache and below the allocator's
+    # mmap threshold (whole-list temporaries cost page faults on every call).
+    for lo in range(0, n, CHUNK_ROWS):
+        part = slice(lo, lo + CHUNK_ROWS)
+        them = pool.columns.take(rows[part])
+        ab, x_ab, x_ba = mutual_features(
+            me, them, now, forward_rep[part], np.broadcast_to(viewer_rep, (len(them),))
+        )
+        components[part], forward[part] = ab, x_ab
+        viewer_interest[part] = model.predict(x_ab)
+        candidate_interest[part] = models.predict(rows[part], x_ba)
     known_like = theirs_on_me == 1
     if use_known_interest:
         candidate_interest = np.where(known_like, KNOWN_LIKE_INTEREST, candidate_interest)
@@ -133,7 +148,8 @@ def score_candidates(
         candidate_interest=candidate_interest,
         score=reciprocal_score(viewer_interest, candidate_interest),
         components=components,
-        contributions=contributions,
+        features=forward,
+        viewer_weights=model.weights,
         known_like=known_like,
     )
 
@@ -153,4 +169,3 @@ def training_examples(
     them = pool.columns.take(targets)
     _, x = pair_features(me, them, now, reputation.logit_leaving_out(targets, liked))
     return x, liked == 1
-

@@ -1,0 +1,54 @@
+"""The job pipeline's status: scheduler, queues, workers, halts (administrators)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from eros.api.deps import AdminUser, ClockDep, RedisDep, SettingsDep
+from eros.api.errors import ERROR_RESPONSES
+from eros.api.schemas.eros import ErosStatus, HaltEntry, PhaseStatus, SchedulerStatus
+from eros.worker.status import read_status
+
+router = APIRouter(prefix="/eros", tags=["eros"], responses=ERROR_RESPONSES)
+
+
+@router.get("/status", response_model=ErosStatus)
+async def eros_status(
+    _: AdminUser, redis: RedisDep, settings: SettingsDep, clock: ClockDep
+) -> ErosStatus:
+    now_ms = clock.now_ms()
+    status = await read_status(redis, settings, now_ms)
+    scheduler = status.scheduler
+    return ErosStatus(
+        scheduler=SchedulerStatus(
+            leader=scheduler.leader,
+            lease_expires_in_ms=scheduler.lease_expires_in_ms,
+            last_tick_at=scheduler.last_tick_at_ms,
+            last_tick_seconds=scheduler.last_tick_seconds,
+        ),
+        phases=[
+            PhaseStatus(
+                phase=view.phase,
+                queue=view.queue,
+                queued=view.queued,
+                running=view.running,
+                workers=view.workers,
+                watermark=view.watermark_ms,
+                lag_ms=view.lag_ms,
+                off_peak=view.off_peak,
+                in_window=view.in_window,
+            )
+            for view in status.phases
+        ],
+        recent_halts=[
+            HaltEntry(
+                job_id=halt.job_id,
+                user_id=halt.user_id,
+                phase=halt.phase,
+                state=halt.state,
+                received_at=halt.received_at_ms,
+            )
+            for halt in status.recent_halts
+        ],
+        timestamp=now_ms,
+    )

@@ -1,0 +1,45 @@
+"""The job pipeline's status, for administrators."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from eros.api.schemas.base import ApiModel
+
+
+class SchedulerStatus(ApiModel):
+    leader: str | None = Field(description="Name of the scheduler holding the lease; null: none.")
+    lease_expires_in_ms: int | None = Field(
+        description="Time left on the leader's lease; a standby takes over when it runs out."
+    )
+    last_tick_at: int | None = Field(description="The leader's last tick, epoch ms.")
+    last_tick_seconds: float | None = Field(description="How long that tick took.")
+
+
+class PhaseStatus(ApiModel):
+    phase: int = Field(ge=1, le=3)
+    queue: str
+    queued: int = Field(ge=0, description="Jobs waiting in the queue.")
+    running: int = Field(ge=0, description="Jobs running on live workers.")
+    workers: int = Field(ge=0, description="Live workers serving the queue.")
+    watermark: int | None = Field(
+        description="Threshold crossings up to this time (epoch ms) have been scheduled."
+    )
+    lag_ms: int | None = Field(description="How far the watermark is behind now.")
+    off_peak: str | None = Field(description="Hours the phase may run (HH:MM-HH:MM); null: any.")
+    in_window: bool = Field(description="Whether the phase may run now.")
+
+
+class HaltEntry(ApiModel):
+    job_id: str
+    user_id: str | None
+    phase: int | None
+    state: str = Field(description="What the job was doing: queued, starting or running.")
+    received_at: int = Field(description="When the heartbeat that halted it arrived, epoch ms.")
+
+
+class ErosStatus(ApiModel):
+    scheduler: SchedulerStatus
+    phases: list[PhaseStatus]
+    recent_halts: list[HaltEntry] = Field(description="The latest halts, newest first.")
+    timestamp: int

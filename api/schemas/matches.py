@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal, Self
+from uuid import UUID
+
+from pydantic import Field, model_validator
+
+from eros.api.schemas.base import ApiModel
+from eros.api.schemas.profiles import PublicProfile
+from eros.api.schemas.reports import ReportDetails
+from eros.core.safety import ReportReason, Severity
+
+
+class MatchAction(StrEnum):
+    LIKE = "like"
+    SKIP = "skip"
+    VIEW = "view"
+    REPORT = "report"
+
+
+class MatchActionRequest(ApiModel):
+    action: MatchAction
+    reason: ReportReason | None = Field(None, description="report only; default `other`.")
+    severity: Severity | None = Field(None, description="report only; default `medium`.")
+    details: ReportDetails | None = Field(None, description="report only.")
+
+    @model_validator(mode="after")
+    def _report_fields_only_with_report(self) -> Self:
+        extra = self.reason or self.severity or self.details
+        if self.action is not MatchAction.REPORT and extra is not None:
+            raise ValueError("reason, severity and details go with action `report` only")
+        return self
+
+
+class MatchActionResponse(ApiModel):
+    success: bool = True
+    match_id: UUID
+    action: MatchAction
+    mutual: bool = Field(description="A like answered by an earlier like of the other user.")
+    message: str
+
+
+class MatchReason(ApiModel):
+    code: str = Field(description="A score component or signal, e.g. `values_alignment`.")
+    score: float = Field(description="The component in [0, 1].")
+    contribution: float = Field(description="Log-odds it added to the caller's interest.")
+
+
+class Recommendation(ApiModel):
+    match_id: UUID = Field(description="The candidate's user id; act on it with /action.")
+    score: float = Field(ge=0, le=1, description="Reciprocal score: both sides' interest.")
+    reasons: list[MatchReason]
+    profile: PublicProfile
+
+
+class RecommendationsResponse(ApiModel):
+    success: bool = True
+    recommendations: list[Recommendation]
+    count: int
+    source: Literal["cache", "computed"]
+    generated_at: datetime

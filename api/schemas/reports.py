@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, Field
+
+from eros.api.schemas.base import ApiModel
+from eros.api.schemas.text import multiline
+from eros.core.safety import MAX_REPORT_DETAILS_CHARS, ReportReason, Severity
+
+ReportDetails = Annotated[
+    str, Field(min_length=1, max_length=MAX_REPORT_DETAILS_CHARS), AfterValidator(multiline)
+]
+
+
+class ReportRequest(ApiModel):
+    reported_user_id: UUID
+    reason: ReportReason
+    severity: Severity = Severity.MEDIUM
+    details: ReportDetails | None = None
+
+
+class ReportResponse(ApiModel):
+    success: bool = True
+    report_id: UUID
+    status: str = Field("open", description="Reports start open and go to moderation.")
+    created_at: datetime
+    message: str = "Thank you. You will not see this person again."

@@ -1,0 +1,195 @@
+"""The few Kubernetes API calls the operator makes, over the official (blocking) client.
+
+Kopf keeps its own connection for watching; these calls run in worker threads. Objects
+are passed and returned as plain dicts, the same shape as the manifests builders make.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+import kubernetes
+from kubernetes.client import ApiClient, ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi
+
+from eros.operator.manifests import (
+    build_template_patch,
+    controller_uid,
+    needs_template_patch,
+)
+from eros.operator.spec import GROUP, PLURAL, VERSION
+
+logger = logging.getLogger(__name__)
+
+HTTP_NOT_FOUND = 404
+HTTP_CONFLICT = 409
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+# A single slow call must not stall a tick for long; the next tick retries.
+REQUEST_TIMEOUT_SECONDS = 10.0
+
+
+class Ensured(StrEnum):
+    CREATED = "created"
+    PATCHED = "patched"
+    UNCHANGED = "unchanged"
+
+
+class SecretUnavailable(Exception):
+    """The Redis Secret or its key does not exist (yet)."""
+
+
+class OwnershipConflict(Exception):
+    """A Deployment of the expected name exists but belongs to something else."""
+
+
+def load_api_client() -> ApiClient:
+    """A client authenticated like kopf: in-cluster service account, else kubeconfig."""
+    configuration = kubernetes.client.Configuration()
+    try:
+        kubernetes.config.load_incluster_config(  # type: ignore[no-untyped-call]
+            client_configuration=configuration
+        )
+    except kubernetes.config.ConfigException:
+        # KUBECONFIG is read now, not at import, so that a later change is honoured.
+        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
+        )
+    return ApiClient(configuration)
+
+
+def _sanitize(api: ApiClient, obj: Any) -> dict[str, Any]:
+    result = api.sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
+    return dict(result) if isinstance(result, Mapping) else {}
+
+
+class Kube:
+    """The operator's calls, each one request, raising ApiException on failure."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+        self.apps = AppsV1Api(api)
+        self.core = CoreV1Api(api)
+        self.custom = CustomObjectsApi(api)
+
+    def close(self) -> None:
+        self.api.close()  # type: ignore[no-untyped-call]
+
+    def read_secret_value(self, namespace: str, name: str, key: str) -> str:
+        try:
+            secret = self.core.read_namespaced_secret(
+                name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except ApiException as error:
+            if error.status == HTTP_NOT_FOUND:
+                raise SecretUnavailable(f"Secret {namespace}/{name} does not exist.") from error
+            raise
+        data = secret.data or {}
+        if key not in data:
+            raise SecretUnavailable(f"Secret {namespace}/{name} has no key {key!r}.")
+        try:
+            return base64.b64decode(data[key]).decode().strip()
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise SecretUnavailable(
+                f"Key {key!r} of Secret {namespace}/{name} is not text."
+            ) from error
+
+    def read_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            found = self.apps.read_namespaced_deployment(
+                name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except ApiException as error:
+            if error.status == HTTP_NOT_FOUND:
+                return None
+            raise
+        return _sanitize(self.api, found)
+
+    def ensure_deployment(self, desired: Mapping[str, Any]) -> Ensured:
+        """Create the Deployment if absent, else bring its template in line; never its replicas."""
+        meta = desired["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        try:
+            # The client serializes plain dicts as they are; its models would only add a copy.
+            body: Any = dict(desired)
+            self.apps.create_namespaced_deployment(
+                namespace, body, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+            return Ensured.CREATED
+        except ApiException as error:
+            if error.status != HTTP_CONFLICT:
+                raise
+        existing = self.read_deployment(namespace, name)
+        if existing is None:  # deleted between our create and read: the next call creates
+            return Ensured.UNCHANGED
+        owner_uid = meta["ownerReferences"][0]["uid"]
+        controller = controller_uid(existing)
+        if controller is not None and controller != owner_uid:
+            raise OwnershipConflict(
+                f"Deployment {namespace}/{name} is controlled by another object ({controller})."
+            )
+        selector = (existing.get("spec") or {}).get("selector")
+        if selector and selector != desired["spec"]["selector"]:
+            raise OwnershipConflict(
+                f"Deployment {namespace}/{name} has another selector, which cannot be changed; "
+                "delete it to let the operator recreate it."
+            )
+        if not needs_template_patch(desired, existing):
+            return Ensured.UNCHANGED
+        self.apps.patch_namespaced_deployment(
+            name,
+            namespace,
+            build_template_patch(desired, existing),
+            _content_type=JSON_PATCH,
+            _request_timeout=REQUEST_TIMEOUT_SECONDS,
+        )
+        return Ensured.PATCHED
+
+    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
+        self.apps.patch_namespaced_deployment(
+            name,
+            namespace,
+            {"spec": {"replicas": replicas}},
+            _content_type=MERGE_PATCH,
+            _request_timeout=REQUEST_TIMEOUT_SECONDS,
+        )
+
+    def delete_deployment(self, namespace: str, name: str, owner_uid: str) -> bool:
+        """Delete a Deployment the owner controls; False if it is gone or not the owner's."""
+        existing = self.read_deployment(namespace, name)
+        if existing is None:
+            return False
+        if controller_uid(existing) != owner_uid:
+            logger.warning(
+                "Deployment %s/%s is not controlled by this resource; leaving it.", namespace, name
+            )
+            return False
+        try:
+            self.apps.delete_namespaced_deployment(
+                name,
+                namespace,
+                propagation_policy="Background",
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+        except ApiException as error:
+            if error.status == HTTP_NOT_FOUND:
+                return False
+            raise
+        return True
+
+    def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            name,
+            {"status": dict(status)},
+            _content_type=MERGE_PATCH,
+            _request_timeout=REQUEST_TIMEOUT_SECONDS,
+        )

@@ -1,0 +1,225 @@
+"""Pure builders of the objects the operator owns: one worker Deployment per phase."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eros.operator.spec import API_VERSION, KIND, PhaseSpec, ProcessingSpec
+
+APP_NAME = "eros"
+OPERATOR_NAME = "eros-operator"
+WORKER_COMPONENT = "worker"
+CONTAINER_NAME = "worker"
+
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+LABEL_COMPONENT = "app.kubernetes.io/component"
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_PHASE = "eros.dev/phase"
+ANNOTATION_TEMPLATE_HASH = "eros.dev/template-hash"
+
+# At most one worker too many or too few while a template rolls out: a surge would
+# briefly run a phase over its CPU budget.
+ROLLING_UPDATE = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+REVISION_HISTORY_LIMIT = 3
+TMP_VOLUME = "tmp"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The ErosProcessing that owns the Deployments."""
+
+    name: str
+    namespace: str
+    uid: str
+
+    def reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+
+def deployment_name(owner_name: str, phase_number: int) -> str:
+    return f"{owner_name}-phase-{phase_number}"
+
+
+def selector_labels(owner_name: str, phase_number: int) -> dict[str, str]:
+    """The immutable selector of a phase's Deployment."""
+    return {
+        LABEL_NAME: APP_NAME,
+        LABEL_INSTANCE: owner_name,
+        LABEL_COMPONENT: WORKER_COMPONENT,
+        LABEL_PHASE: str(phase_number),
+    }
+
+
+def worker_labels(owner_name: str, phase_number: int) -> dict[str, str]:
+    return {
+        **selector_labels(owner_name, phase_number),
+        LABEL_PART_OF: APP_NAME,
+        LABEL_MANAGED_BY: OPERATOR_NAME,
+    }
+
+
+def _env(spec: ProcessingSpec) -> list[dict[str, Any]]:
+    # The workers read the same EROS_* settings as every process; these keep their
+    # queues and thresholds in line with the resource, and the user's own entries win.
+    ours: list[dict[str, Any]] = [
+        {
+            "name": "EROS_REDIS_URL",
+            "valueFrom": {"secretKeyRef": {"name": spec.redis.name, "key": spec.redis.key}},
+        },
+        {"name": "EROS_PHASE_QUEUES", "value": json.dumps([p.queue for p in spec.phases])},
+        {"name": "EROS_PHASE_IDLE_SECONDS", "value": json.dumps(spec.idle_thresholds_seconds)},
+    ]
+    theirs = [dict(item) for item in spec.worker.env]
+    overridden = {item.get("name") for item in theirs}
+    return [item for item in ours if item["name"] not in overridden] + theirs
+
+
+def build_pod_template(owner: Owner, spec: ProcessingSpec, phase: PhaseSpec) -> dict[str, Any]:
+    worker = spec.worker
+    resources = {"cpu": phase.cpu_per_worker, "memory": phase.memory_per_worker}
+    container: dict[str, Any] = {
+        "name": CONTAINER_NAME,
+        "image": worker.image,
+        "imagePullPolicy": worker.image_pull_policy,
+        "command": ["eros"],
+        "args": ["worker", "--phase", str(phase.number)],
+        "env": _env(spec),
+        "resources": {"requests": dict(resources), "limits": dict(resources)},
+        "securityContext": dict(worker.security_context),
+        "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}],
+    }
+    if worker.env_from:
+        container["envFrom"] = [dict(item) for item in worker.env_from]
+    pod_spec: dict[str, Any] = {
+        "containers": [container],
+        "terminationGracePeriodSeconds": worker.termination_grace_period_seconds,
+        "securityContext": dict(worker.pod_security_context),
+        "volumes": [{"name": TMP_VOLUME, "emptyDir": {}}],
+    }
+    optional: Mapping[str, Any] = {
+        "serviceAccountName": worker.service_account_name,
+        "priorityClassName": worker.priority_class_name,
+        "nodeSelector": dict(worker.node_selector),
+        "tolerations": [dict(t) for t in worker.tolerations],
+        "affinity": dict(worker.affinity),
+        "imagePullSecrets": [{"name": name} for name in worker.image_pull_secrets],
+    }
+    pod_spec.update({key: value for key, value in optional.items() if value})
+    metadata: dict[str, Any] = {
+        "labels": {**worker.pod_labels, **worker_labels(owner.name, phase.number)}
+    }
+    if worker.pod_annotations:
+        metadata["annotations"] = dict(worker.pod_annotations)
+    return {"metadata": metadata, "spec": pod_spec}
+
+
+def template_hash(template: Mapping[str, Any]) -> str:
+    """A digest of what the operator manages in a Deployment, to skip no-op patches."""
+    canonical = json.dumps(
+        {"template": template, "strategy": ROLLING_UPDATE}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def build_worker_deployment(
+    owner: Owner, spec: ProcessingSpec, phase: PhaseSpec, replicas: int
+) -> dict[str, Any]:
+    """The Deployment of one phase's workers, owned by the ErosProcessing."""
+    template = build_pod_template(owner, spec, phase)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": deployment_name(owner.name, phase.number),
+            "namespace": owner.namespace,
+            "labels": worker_labels(owner.name, phase.number),
+            "annotations": {ANNOTATION_TEMPLATE_HASH: template_hash(template)},
+            "ownerReferences": [owner.reference()],
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": selector_labels(owner.name, phase.number)},
+            "strategy": ROLLING_UPDATE,
+            "revisionHistoryLimit": REVISION_HISTORY_LIMIT,
+            "template": template,
+        },
+    }
+
+
+def build_template_patch(
+    desired: Mapping[str, Any], existing: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """A JSON patch that brings an existing Deployment's managed parts to `desired`.
+
+    The pod template is replaced whole, so that fields dropped from the resource are
+    dropped from the pods too; labels, annotations and owner references are merged, so
+    that what others put there stays. Replicas are left alone: the scaler owns them.
+    """
+    meta = existing.get("metadata") or {}
+    want_meta = desired["metadata"]
+    owners = [dict(ref) for ref in meta.get("ownerReferences") or []]
+    mine = want_meta["ownerReferences"][0]
+    if not any(ref.get("uid") == mine["uid"] for ref in owners):
+        owners.append(mine)
+    ops: list[dict[str, Any]] = []
+    version = meta.get("resourceVersion")
+    if version:
+        # Optimistic concurrency: the merged lists above are only right for this version.
+        ops.append({"op": "test", "path": "/metadata/resourceVersion", "value": version})
+    ops += [
+        {
+            "op": "add",
+            "path": "/metadata/labels",
+            "value": {**(meta.get("labels") or {}), **want_meta["labels"]},
+        },
+        {
+            "op": "add",
+            "path": "/metadata/annotations",
+            "value": {**(meta.get("annotations") or {}), **want_meta["annotations"]},
+        },
+        {"op": "add", "path": "/metadata/ownerReferences", "value": owners},
+        {"op": "add", "path": "/spec/strategy", "value": desired["spec"]["strategy"]},
+        {
+            "op": "add",
+            "path": "/spec/revisionHistoryLimit",
+            "value": desired["spec"]["revisionHistoryLimit"],
+        },
+        {"op": "add", "path": "/spec/template", "value": desired["spec"]["template"]},
+    ]
+    return ops
+
+
+def needs_template_patch(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> bool:
+    meta = existing.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    want_hash = desired["metadata"]["annotations"][ANNOTATION_TEMPLATE_HASH]
+    owned = any(
+        ref.get("uid") == desired["metadata"]["ownerReferences"][0]["uid"]
+        for ref in meta.get("ownerReferences") or []
+    )
+    labelled = all(
+        (meta.get("labels") or {}).get(key) == value
+        for key, value in desired["metadata"]["labels"].items()
+    )
+    return not (owned and labelled and annotations.get(ANNOTATION_TEMPLATE_HASH) == want_hash)
+
+
+def controller_uid(existing: Mapping[str, Any]) -> str | None:
+    """The uid of the object that controls `existing`, if any."""
+    for ref in (existing.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return str(ref.get("uid"))
+    return None

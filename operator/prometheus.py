@@ -1,0 +1,132 @@
+"""The operator's Prometheus metrics, in a registry of their own, served on their own port."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Sequence
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from eros.operator.planner import PhaseMetrics, Plan
+from eros.operator.spec import ProcessingSpec
+
+logger = logging.getLogger(__name__)
+
+MILLICORES_PER_CORE = 1000
+RECONCILE_BUCKETS_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+_PHASE_LABELS = ("namespace", "name", "phase")
+
+IDLE_USERS = Gauge(
+    "eros_operator_idle_users", "Users idle in the phase.", _PHASE_LABELS, registry=REGISTRY
+)
+QUEUED_JOBS = Gauge(
+    "eros_operator_queued_jobs",
+    "Jobs waiting in the phase's queue.",
+    _PHASE_LABELS,
+    registry=REGISTRY,
+)
+RUNNING_JOBS = Gauge(
+    "eros_operator_running_jobs",
+    "Jobs being run by the phase's workers.",
+    _PHASE_LABELS,
+    registry=REGISTRY,
+)
+DESIRED_REPLICAS = Gauge(
+    "eros_operator_desired_replicas",
+    "Worker replicas the planner wants for the phase.",
+    _PHASE_LABELS,
+    registry=REGISTRY,
+)
+CPU_ALLOCATED = Gauge(
+    "eros_operator_cpu_allocated_cores",
+    "CPU of the phase's desired replicas, in cores.",
+    _PHASE_LABELS,
+    registry=REGISTRY,
+)
+SCALINGS = Counter(
+    "eros_operator_scalings_total",
+    "Replica changes applied to worker Deployments.",
+    (*_PHASE_LABELS, "direction"),
+    registry=REGISTRY,
+)
+RECONCILE_SECONDS = Histogram(
+    "eros_operator_reconcile_duration_seconds",
+    "Duration of one tick: read metrics, plan, scale, write status.",
+    ("namespace", "name"),
+    buckets=RECONCILE_BUCKETS_SECONDS,
+    registry=REGISTRY,
+)
+ERRORS = Counter(
+    "eros_operator_reconcile_errors_total",
+    "Ticks that failed, by reason.",
+    ("namespace", "name", "reason"),
+    registry=REGISTRY,
+)
+DEGRADED = Gauge(
+    "eros_operator_degraded",
+    "1 while the resource is Degraded (metrics unreadable).",
+    ("namespace", "name"),
+    registry=REGISTRY,
+)
+
+_PER_PHASE = (IDLE_USERS, QUEUED_JOBS, RUNNING_JOBS, DESIRED_REPLICAS, CPU_ALLOCATED)
+
+
+def record_plan(
+    namespace: str,
+    name: str,
+    spec: ProcessingSpec,
+    metrics: Sequence[PhaseMetrics],
+    plan: Plan,
+) -> None:
+    for phase, figures, planned in zip(spec.phases, metrics, plan.phases, strict=True):
+        labels = (namespace, name, phase.name)
+        IDLE_USERS.labels(*labels).set(figures.idle_users)
+        QUEUED_JOBS.labels(*labels).set(figures.queued_jobs)
+        RUNNING_JOBS.labels(*labels).set(figures.running_jobs)
+        DESIRED_REPLICAS.labels(*labels).set(planned.desired)
+        CPU_ALLOCATED.labels(*labels).set(planned.cpu_millicores / MILLICORES_PER_CORE)
+
+
+def record_scaling(namespace: str, name: str, phase: str, before: int, after: int) -> None:
+    direction = "up" if after > before else "down"
+    SCALINGS.labels(namespace, name, phase, direction).inc()
+
+
+def forget(namespace: str, name: str, phases: Sequence[str]) -> None:
+    """Drop the series of a deleted resource, so that they stop being exported."""
+    for gauge in _PER_PHASE:
+        for phase in phases:
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, name, phase)
+    with contextlib.suppress(KeyError):
+        DEGRADED.remove(namespace, name)
+
+
+class MetricsServer:
+    """`/metrics` on a port of its own, in a daemon thread, as prometheus_client serves it."""
+
+    def __init__(self, port: int, address: str = "0.0.0.0") -> None:
+        self.port = port
+        self.address = address
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._server, self._thread = start_http_server(self.port, self.address, registry=REGISTRY)
+        self.port = self._server.server_port
+        logger.info("Serving operator metrics on port %d.", self.port)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None

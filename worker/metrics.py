@@ -1,0 +1,102 @@
+"""Prometheus metrics of the job pipeline, all labelled by phase.
+
+Each process counts what it witnessed: the scheduler counts enqueues and requeues of
+abandoned jobs, a worker counts the executions it ran, and the API counts the halts its
+heartbeats requested (a worker counts only the halts it found by itself). Work horses are
+short-lived forks, so their worker records their outcome once they exit. Queue depth and
+running jobs are sampled from Redis when scraped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import redis
+from prometheus_client import Counter, Gauge, Histogram
+
+from eros.core.settings import Settings
+from eros.worker.queue import phase_loads
+
+logger = logging.getLogger(__name__)
+
+# Jobs run from seconds (phase 1) to tens of minutes (phase 3).
+DURATION_BUCKETS_SECONDS = (0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0)
+# Halting aims at tens of milliseconds; the tail shows a lost stop command or a stuck job.
+HALT_BUCKETS_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+TICK_BUCKETS_SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+JOBS_ENQUEUED = Counter("eros_jobs_enqueued_total", "Jobs enqueued by the scheduler.", ["phase"])
+JOBS_STARTED = Counter("eros_jobs_started_total", "Job executions started.", ["phase"])
+JOBS_COMPLETED = Counter("eros_jobs_completed_total", "Jobs that completed.", ["phase"])
+JOBS_HALTED = Counter(
+    "eros_jobs_halted_total",
+    "Jobs halted because their user came back, by the state they were in (queued, running).",
+    ["phase", "state"],
+)
+JOBS_FAILED = Counter(
+    "eros_jobs_failed_total", "Jobs that failed for good, retries exhausted.", ["phase"]
+)
+JOBS_RETRIED = Counter(
+    "eros_jobs_retried_total", "Executions that raised and were scheduled again.", ["phase"]
+)
+JOBS_REQUEUED = Counter(
+    "eros_jobs_requeued_total",
+    "Jobs put back in their queue to resume from their checkpoint, by reason "
+    "(shutdown, worker-lost, abandoned).",
+    ["phase", "reason"],
+)
+JOB_DURATION = Histogram(
+    "eros_job_duration_seconds",
+    "Wall time of a job execution, by outcome.",
+    ["phase", "outcome"],
+    buckets=DURATION_BUCKETS_SECONDS,
+)
+HALT_LATENCY = Histogram(
+    "eros_job_halt_latency_seconds",
+    "From the heartbeat's arrival to the job stopped (running) or removed (queued).",
+    ["phase", "state"],
+    buckets=HALT_BUCKETS_SECONDS,
+)
+QUEUE_DEPTH = Gauge("eros_queue_depth", "Jobs waiting in the phase's queue.", ["phase"])
+JOBS_RUNNING = Gauge("eros_jobs_running", "Jobs running on live workers.", ["phase"])
+SCHEDULER_TICK = Histogram(
+    "eros_scheduler_tick_duration_seconds",
+    "Time of one scheduler tick.",
+    buckets=TICK_BUCKETS_SECONDS,
+)
+SCHEDULER_LAG = Gauge(
+    "eros_scheduler_lag_seconds",
+    "How far behind now the phase's scheduled threshold crossings are.",
+    ["phase"],
+)
+SCHEDULER_LEADER = Gauge("eros_scheduler_leader", "1 while this scheduler holds the lease.")
+USERS_EXAMINED = Counter(
+    "eros_scheduler_users_examined_total",
+    "Users found crossing a threshold by the scheduler's range queries.",
+    ["phase"],
+)
+
+
+def phase_label(phase: int) -> str:
+    return str(int(phase))
+
+
+def load_sampler(
+    connection: redis.Redis, settings: Settings, phases: list[int] | None = None
+) -> Callable[[], None]:
+    """A function that refreshes the queue-depth and running-jobs gauges from Redis."""
+
+    def sample() -> None:
+        try:
+            loads = phase_loads(connection, settings, time.time())
+        except redis.RedisError:
+            logger.warning("Could not sample queue depths for /metrics; Redis is unavailable.")
+            return
+        for load in loads:
+            if phases is None or int(load.phase) in phases:
+                QUEUE_DEPTH.labels(phase_label(load.phase)).set(load.queued)
+                JOBS_RUNNING.labels(phase_label(load.phase)).set(load.running)
+
+    return sample

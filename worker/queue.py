@@ -1,0 +1,250 @@
+"""Queues, one per phase, and how jobs enter them.
+
+A job is identified by (user, phase, idle period): its id is derived from the three, and
+the idle period is named by the user's last activity time. Jobs enter their queue through
+one Lua script per job, pipelined by the batch, that refuses a job whose id exists and a
+user whose activity moved since the scheduler read it, and adds the job to the user's
+halting index in the same atomic step. See docs/pipeline.md for why that closes the race
+with a heartbeat.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import redis
+import redis.asyncio as aredis
+from rq import Queue, Retry
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
+
+from eros.core.keys import ACTIVITY_KEY, user_jobs_key
+from eros.core.phases import Phase
+from eros.core.settings import Settings
+
+# RQ imports the job function by name inside the work horse; the scheduler never does.
+JOB_FUNCTION = "eros.worker.job.run_phase_job"
+_JOB_ID = re.compile(r"^p([1-9])-([0-9a-f]{32})-(\d+)$")
+
+ENQUEUED = 1
+DUPLICATE = 0
+USER_RETURNED = -1
+# Jobs per script call: the script runs alone in Redis, and a heartbeat waiting behind it
+# should wait a millisecond or two, not the whole batch.
+JOBS_PER_SCRIPT = 100
+
+# KEYS: queue list, activity sorted set.
+# ARGV: job key prefix, number of shared field/value pairs, the pairs, then per job: id,
+# activity member (16 raw bytes), idle since (epoch ms), the user's job index, data,
+# description. Per job: 1 enqueued, 0 already exists, -1 the user was active since.
+_ENQUEUE_SCRIPT = """
+local prefix, shared_count = ARGV[1], tonumber(ARGV[2])
+local shared = {}
+for i = 3, 2 + 2 * shared_count do shared[#shared + 1] = ARGV[i] end
+local outcomes = {}
+for i = 3 + 2 * shared_count, #ARGV, 6 do
+  local id, member, since, index = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local key = prefix .. id
+  local outcome = 0
+  if redis.call('EXISTS', key) == 0 then
+    local score = redis.call('ZSCORE', KEYS[2], member)
+    if score and tonumber(score) == tonumber(since) then
+      redis.call('HSET', key, 'data', ARGV[i + 4], 'description', ARGV[i + 5], unpack(shared))
+      redis.call('RPUSH', KEYS[1], id)
+      redis.call('SADD', index, id)
+      outcome = 1
+    else
+      outcome = -1
+    end
+  end
+  outcomes[#outcomes + 1] = outcome
+end
+return outcomes
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class JobKey:
+    """What a job is about; its id is a pure function of these three."""
+
+    user_id: UUID
+    phase: Phase
+    idle_since_ms: int
+
+    @property
+    def id(self) -> str:
+        return f"p{int(self.phase)}-{self.user_id.hex}-{self.idle_since_ms}"
+
+    @classmethod
+    def parse(cls, job_id: str) -> JobKey | None:
+        match = _JOB_ID.match(job_id)
+        if match is None or int(match[1]) > max(Phase):
+            return None
+        return cls(UUID(hex=match[2]), Phase(int(match[1])), int(match[3]))
+
+
+def queue_name(settings: Settings, phase: Phase) -> str:
+    return settings.phase_queues[int(phase) - 1]
+
+
+def phase_queue(connection: redis.Redis, settings: Settings, phase: Phase) -> Queue:
+    return Queue(queue_name(settings, phase), connection=connection)
+
+
+def queue_key(name: str) -> str:
+    return f"{Queue.redis_queue_namespace_prefix}{name}"
+
+
+def started_key(name: str) -> str:
+    return str(StartedJobRegistry.key_template.format(name))
+
+
+def scheduled_key(name: str) -> str:
+    return str(ScheduledJobRegistry.key_template.format(name))
+
+
+def workers_key(name: str) -> str:
+    return WORKERS_BY_QUEUE_KEY % name
+
+
+def retry_policy(settings: Settings) -> Retry | None:
+    if settings.job_retry_max == 0:
+        return None
+    return Retry(max=settings.job_retry_max, interval=list(settings.job_retry_backoff_seconds))
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueCounts:
+    enqueued: int = 0
+    duplicates: int = 0
+    returned: int = 0
+
+
+def _field(value: Any) -> bytes | str:
+    return value if isinstance(value, bytes | str) else str(value)
+
+
+class Enqueuer:
+    """Enqueues a phase's jobs in batches, one Redis round trip per batch.
+
+    The job hash is RQ's own (`Job.to_dict()` of a job built by `Queue.create_job`); only its
+    `data` (the call's arguments) and `description` differ from one job to the next, so the
+    rest is built once per batch and sent once per script call.
+    """
+
+    def __init__(self, connection: redis.Redis, settings: Settings) -> None:
+        self._connection = connection
+        self._settings = settings
+        self._script = connection.register_script(_ENQUEUE_SCRIPT)
+        self._queues = {phase: phase_queue(connection, settings, phase) for phase in Phase if phase}
+        self._retry = retry_policy(settings)
+
+    def build(self, key: JobKey, enqueued_at: datetime) -> Job:
+        """The job RQ would create for `key` (its hash is what the script writes)."""
+        job = self._queues[key.phase].create_job(
+            JOB_FUNCTION,
+            args=_job_args(key),
+            job_id=key.id,
+            timeout=self._settings.job_timeout_seconds,
+            result_ttl=self._settings.job_result_ttl_seconds,
+            description=_description(key),
+            retry=self._retry,
+        )
+        job.enqueued_at = enqueued_at
+        return job
+
+    def enqueue(self, phase: Phase, candidates: Sequence[tuple[bytes, int]]) -> EnqueueCounts:
+        """Enqueue a job per (activity member, idle since) unless it exists or the user is back."""
+        if not candidates:
+            return EnqueueCounts()
+        queue = self._queues[phase]
+        keys = [JobKey(UUID(bytes=member), phase, since) for member, since in candidates]
+        template = self.build(keys[0], datetime.now(UTC))
+        shared = [
+            item
+            for name, value in template.to_dict().items()
+            if value is not None and name not in ("data", "description")
+            for item in (name, _field(value))
+        ]
+        head = [Job.redis_job_namespace_prefix, len(shared) // 2, *shared]
+        with self._connection.pipeline(transaction=False) as pipe:
+            pipe.sadd(Queue.redis_queues_keys, queue.key)
+            for first in range(0, len(keys), JOBS_PER_SCRIPT):
+                args: list[Any] = list(head)
+                for key in keys[first : first + JOBS_PER_SCRIPT]:
+                    data = zlib.compress(
+                        template.serializer.dumps((JOB_FUNCTION, None, _job_args(key), {}))
+                    )
+                    args += [
+                        key.id,
+                        key.user_id.bytes,
+                        key.idle_since_ms,
+                        user_jobs_key(key.user_id),
+                        data,
+                        _description(key),
+                    ]
+                self._script(keys=[queue.key, ACTIVITY_KEY], args=args, client=pipe)
+            outcomes = [int(o) for batch in pipe.execute()[1:] for o in batch]
+        return EnqueueCounts(
+            enqueued=outcomes.count(ENQUEUED),
+            duplicates=outcomes.count(DUPLICATE),
+            returned=outcomes.count(USER_RETURNED),
+        )
+
+
+def _job_args(key: JobKey) -> tuple[str, int, int]:
+    return (str(key.user_id), int(key.phase), key.idle_since_ms)
+
+
+def _description(key: JobKey) -> str:
+    return f"phase {int(key.phase)} work for user {key.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseLoad:
+    """Demand of one phase: jobs waiting, and jobs whose worker is alive and running them."""
+
+    phase: Phase
+    queue: str
+    queued: int
+    running: int
+
+
+def _load_commands(settings: Settings) -> list[tuple[Phase, str]]:
+    return [(phase, queue_name(settings, phase)) for phase in Phase if phase]
+
+
+def phase_loads(connection: redis.Redis, settings: Settings, now_s: float) -> list[PhaseLoad]:
+    """Queued and running jobs per phase, in one round trip (for metrics and the operator)."""
+    phases = _load_commands(settings)
+    with connection.pipeline(transaction=False) as pipe:
+        for _, name in phases:
+            pipe.llen(queue_key(name))
+            # Executions are scored by when they expire; expired ones belong to dead workers.
+            pipe.zcount(started_key(name), f"({now_s}", "+inf")
+        counts = pipe.execute()
+    return [
+        PhaseLoad(phase, name, int(counts[2 * i]), int(counts[2 * i + 1]))
+        for i, (phase, name) in enumerate(phases)
+    ]
+
+
+async def aphase_loads(client: aredis.Redis, settings: Settings, now_s: float) -> list[PhaseLoad]:
+    """The asyncio twin of `phase_loads`."""
+    phases = _load_commands(settings)
+    async with client.pipeline(transaction=False) as pipe:
+        for _, name in phases:
+            pipe.llen(queue_key(name))
+            pipe.zcount(started_key(name), f"({now_s}", "+inf")
+        counts = await pipe.execute()
+    return [
+        PhaseLoad(phase, name, int(counts[2 * i]), int(counts[2 * i + 1]))
+        for i, (phase, name) in enumerate(phases)
+    ]

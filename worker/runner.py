@@ -1,0 +1,312 @@
+"""`eros worker --phase N`: an RQ forking worker on one phase's queue.
+
+A forking `Worker`, not a `SimpleWorker`: each job runs in a work horse the worker can
+signal and, as a last resort, kill. On top of RQ's worker:
+- RQ's `stop-job` command (sent by the halter) asks the horse to stop at its next safe
+  point, where it saves its checkpoint, and kills it only after `halt_grace_seconds`;
+- SIGTERM is a warm shutdown that asks the running job to checkpoint and go back to the
+  front of its queue, killing it only after `worker_shutdown_grace_seconds`;
+- a halted job ends `stopped` with a halted marker, not failed, and is never retried;
+- the horse's execution expires `worker_abandoned_after_seconds` after the worker's last
+  heartbeat, so the scheduler requeues the job of a worker killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import redis
+from rq import Queue, Worker, worker_registration
+from rq.command import parse_payload
+from rq.executions import Execution
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry, FinishedJobRegistry
+from rq.utils import now
+
+from eros.core.keys import halt_key
+from eros.core.phases import Phase
+from eros.core.redis_client import sync_redis
+from eros.core.settings import Settings
+from eros.worker import metrics, stop
+from eros.worker.context import wall_ms
+from eros.worker.index import forget_job
+from eros.worker.job import HorseRuntime, set_runtime
+from eros.worker.outcome import HALTED_META, HaltRecord, record_halt, requeue
+from eros.worker.queue import JobKey, phase_queue, started_key
+from eros.worker.server import ProbeServer
+from eros.worker.work import REGISTRY, JobHalted, JobInterrupted, JobSuperseded
+
+logger = logging.getLogger(__name__)
+
+# An idle worker blocks on its queue for WORKER_TTL - 15 s between heartbeats (RQ's rule).
+WORKER_TTL_SECONDS = 60
+# Longest a healthy worker goes without a heartbeat: a blocking dequeue, then RQ's longest
+# back-off while Redis is unreachable, plus slack.
+LIVENESS_SECONDS = WORKER_TTL_SECONDS + 60 + 60
+
+ExcInfo = tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+
+
+class PhaseWorker(Worker):
+    def __init__(
+        self,
+        connection: redis.Redis,
+        settings: Settings,
+        phase: Phase,
+        *,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            [phase_queue(connection, settings, phase)],
+            name=name,
+            connection=connection,
+            default_result_ttl=settings.job_result_ttl_seconds,
+            worker_ttl=WORKER_TTL_SECONDS,
+            job_monitoring_interval=settings.worker_heartbeat_seconds,
+        )
+        self.settings = settings
+        self.phase = phase
+        self.started_at = time.monotonic()
+        # Run in each new work horse, e.g. to close sockets that belong to the worker.
+        self.horse_setup: list[Callable[[], None]] = []
+        # The pub/sub thread, the SIGTERM handler and the grace timer all ask the horse to
+        # stop; the handler runs on the main thread, hence a re-entrant lock.
+        self._stop_lock = threading.RLock()
+        self._asked = stop.StopReason.NONE
+        self._forced = stop.StopReason.NONE
+        self._timer: threading.Timer | None = None
+        stop.install_handlers()
+
+    # --- The worker process -------------------------------------------------------------
+
+    def alive(self) -> bool:
+        last = self.last_heartbeat.timestamp() if self.last_heartbeat else None
+        reference = time.time() - (time.monotonic() - self.started_at) if last is None else last
+        return time.time() - reference < LIVENESS_SECONDS
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        # RQ allows a minute past the monitoring interval; a dead worker's job would wait that
+        # long before anyone noticed.
+        return self.settings.worker_abandoned_after_seconds
+
+    def clean_registries(self) -> None:
+        """RQ's maintenance, minus its cleanup of abandoned jobs, which would fail them or
+        spend a retry: the scheduler's recovery requeues them to resume instead."""
+        for queue in self.queues:
+            if queue.acquire_maintenance_lock():
+                FinishedJobRegistry(queue=queue).cleanup()
+                FailedJobRegistry(queue=queue).cleanup()
+                worker_registration.clean_worker_registry(queue)
+                queue.intermediate_queue.cleanup(self, queue)
+                queue.release_maintenance_lock()  # type: ignore[no-untyped-call]
+        self.last_cleaned_at = now()  # type: ignore[assignment]
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        with self._stop_lock:
+            self._asked = self._forced = stop.StopReason.NONE
+        phase = metrics.phase_label(self.phase)
+        metrics.JOBS_STARTED.labels(phase).inc()
+        started = time.monotonic()
+        try:
+            super().execute_job(job, queue)
+        finally:
+            with self._stop_lock:
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                drained = self._asked is stop.StopReason.DRAIN
+        self._observe(job, time.monotonic() - started, drained=drained)
+
+    def handle_payload(self, message: dict[str, Any]) -> None:
+        payload = parse_payload(message)
+        if payload.get("command") != "stop-job":
+            super().handle_payload(message)  # type: ignore[no-untyped-call]
+            return
+        try:
+            self._ask_horse(payload.get("job_id"), stop.StopReason.HALT)
+        except Exception:
+            # An error here would end RQ's pub/sub thread, and with it every later command;
+            # the job still stops by polling its halt flag.
+            logger.exception("Could not pass a stop request on to the running job.")
+
+    def handle_warm_shutdown_request(self) -> None:
+        super().handle_warm_shutdown_request()  # type: ignore[no-untyped-call]
+        if self.horse_pid:
+            self._ask_horse(self.get_current_job_id(), stop.StopReason.DRAIN)
+
+    def _ask_horse(self, job_id: str | None, reason: stop.StopReason) -> None:
+        with self._stop_lock:
+            if not self.horse_pid or job_id is None or self.get_current_job_id() != job_id:
+                # The job is not ours (any more); if it is still running, it polls its flag.
+                logger.debug(
+                    "Ignoring a stop request for job %s, which is not running here.", job_id
+                )
+                return
+            if reason <= self._asked:
+                return
+            self._asked = reason
+            signum = stop.HALT_SIGNAL if reason is stop.StopReason.HALT else stop.DRAIN_SIGNAL
+            try:
+                os.kill(self.horse_pid, signum)
+            except ProcessLookupError:
+                return
+            grace = (
+                self.settings.halt_grace_seconds
+                if reason is stop.StopReason.HALT
+                else self.settings.worker_shutdown_grace_seconds
+            )
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(grace, self._force_stop, args=(job_id, reason))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _force_stop(self, job_id: str, reason: stop.StopReason) -> None:
+        with self._stop_lock:
+            if not self.horse_pid or self.get_current_job_id() != job_id:
+                return
+            self._forced = reason
+            self._stopped_job_id = job_id
+        logger.warning("Job %s did not stop within its grace period; killing it.", job_id)
+        self.kill_horse()
+
+    def _handle_stopped_job(self, job: Job, queue: Queue, execution: Execution) -> None:
+        if self._forced is stop.StopReason.HALT:
+            raw = self.connection.get(halt_key(job.id))
+            received = None if raw is None else int(raw)
+            record = HaltRecord(received, wall_ms(), via="killed", requested=raw is not None)
+            record_halt(self.connection, self.settings, job, record, execution)
+        elif self._forced is stop.StopReason.DRAIN:
+            requeue(self.connection, job, execution, reason="shutdown")
+        else:
+            super()._handle_stopped_job(job, queue, execution)
+
+    def _observe(self, job: Job, seconds: float, *, drained: bool) -> None:
+        phase = metrics.phase_label(self.phase)
+        try:
+            status = job.get_status(refresh=True)
+            meta = job.get_meta(refresh=True)
+        except Exception:  # a job gone or Redis down must not stop the worker
+            logger.warning("Could not read the outcome of job %s for metrics.", job.id)
+            return
+        outcome = _outcome(status, meta, drained=drained)
+        metrics.JOB_DURATION.labels(phase, outcome).observe(seconds)
+        if outcome == "completed":
+            metrics.JOBS_COMPLETED.labels(phase).inc()
+        elif outcome == "failed":
+            metrics.JOBS_FAILED.labels(phase).inc()
+        elif outcome == "retried":
+            metrics.JOBS_RETRIED.labels(phase).inc()
+        elif outcome == "requeued":
+            metrics.JOBS_REQUEUED.labels(phase, "shutdown").inc()
+        elif outcome == "halted":
+            halted = meta[HALTED_META]
+            if not halted.get("requested"):
+                metrics.JOBS_HALTED.labels(phase, "running").inc()
+            if halted.get("latencyMs") is not None:
+                latency = halted["latencyMs"] / 1000
+                metrics.HALT_LATENCY.labels(phase, "running").observe(latency)
+
+    # --- The work horse -----------------------------------------------------------------
+
+    def setup_work_horse_signals(self) -> None:
+        super().setup_work_horse_signals()  # type: ignore[no-untyped-call]
+        stop.start_horse()
+        for setup in self.horse_setup:
+            setup()
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        member = (started_key(queue.name), execution.composite_key)
+        set_runtime(HorseRuntime(self.settings, member, os.getppid()))
+        return bool(super().perform_job(job, queue, execution))
+
+    def _finalize_failure(
+        self, job: Job, queue: Queue, execution: Execution, exc_info: ExcInfo
+    ) -> None:
+        try:
+            self._finalize_stop_or_failure(job, queue, execution, exc_info)
+        except Exception:
+            # RQ's work horse exits silently on an exception here; say what went wrong.
+            logger.exception("Could not record how job %s ended.", job.id)
+            raise
+
+    def _finalize_stop_or_failure(
+        self, job: Job, queue: Queue, execution: Execution, exc_info: ExcInfo
+    ) -> None:
+        error = exc_info[1]
+        if isinstance(error, JobHalted):
+            received = error.received_at_ms
+            if received is None and error.requested:
+                raw = self.connection.get(halt_key(job.id))
+                received = None if raw is None else int(raw)
+            record = HaltRecord(received, error.detected_at_ms, error.via, error.requested)
+            record_halt(self.connection, self.settings, job, record, execution)
+        elif isinstance(error, JobInterrupted):
+            requeue(self.connection, job, execution, reason=error.reason)
+        elif isinstance(error, JobSuperseded):
+            logger.warning("Job %s runs on another worker now; this run stops.", job.id)
+        else:
+            gives_up = not job.should_retry
+            super()._finalize_failure(job, queue, execution, exc_info)
+            key = JobKey.parse(job.id)
+            if gives_up and key is not None:
+                forget_job(self.connection, key.user_id, job.id)
+
+
+def _outcome(status: JobStatus, meta: dict[str, Any], *, drained: bool) -> str:
+    if status is JobStatus.FINISHED:
+        return "completed"
+    if status is JobStatus.STOPPED and HALTED_META in meta:
+        return "halted"
+    if status is JobStatus.FAILED or status is JobStatus.STOPPED:
+        return "failed"
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
+        return "requeued" if drained else "retried"
+    return "superseded"
+
+
+def run_worker(
+    settings: Settings,
+    phase: Phase,
+    *,
+    metrics_port: int | None = None,
+    burst: bool = False,
+    name: str | None = None,
+) -> int:
+    """Work on the phase's queue until SIGTERM (or, with `burst`, until it is empty)."""
+    if not settings.redis_url:
+        raise RuntimeError("EROS_REDIS_URL is not set (run `eros dev` for an embedded one)")
+    REGISTRY.load(settings.worker_work_modules)
+    if REGISTRY.get(phase) is None:
+        logger.warning(
+            "No work is registered for phase %d; its jobs will complete without doing anything.",
+            int(phase),
+        )
+    connection = sync_redis(settings.redis_url)
+    worker = PhaseWorker(connection, settings, phase, name=name)
+    port = settings.worker_metrics_port if metrics_port is None else metrics_port
+    server: ProbeServer | None = None
+    if port:
+        server = ProbeServer(
+            settings.metrics_host,
+            port,
+            live=worker.alive,
+            before_scrape=metrics.load_sampler(connection, settings, [int(phase)]),
+        )
+        worker.horse_setup.append(server.close_in_horse)
+        server.start()
+    try:
+        # RQ's scheduler (one per queue, elected among the workers) enqueues retries when
+        # their back-off ends.
+        worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=True)
+    finally:
+        if server is not None:
+            server.stop()
+    logger.info("Worker for phase %d stopped.", int(phase))
+    return 0
