@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from eros.api.routes import (
     assistant,
     auth,
     blocks,
+    daily,
     eros,
     health,
     heartbeat,
@@ -29,6 +31,7 @@ from eros.api.routes import (
     matches,
     metrics,
     profiles,
+    quality,
     reports,
 )
 from eros.core import __version__
@@ -75,6 +78,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # None without an Anthropic key: the assistant then answers with its rules only.
     app.state.assistant_llm = assistant_client(settings)
     pruner = asyncio.create_task(_prune_forever(app), name="eros-prune-activity")
+    # Everything allocated so far (routes, models, schemas) lives as long as the process;
+    # moving it out of the collector's reach keeps full collections from stalling requests.
+    gc.collect()
+    gc.freeze()
     logger.info("EROS API %s started.", __version__)
     try:
         yield
@@ -130,7 +137,9 @@ def create_app(
             activity,
             health,
             eros,
+            quality,
             profiles,
+            daily,
             matches,
             interactions,
             blocks,

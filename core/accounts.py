@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,7 +63,9 @@ _USER_COLUMNS = "id, email, name, role, is_active, created_at"
 
 
 async def register(pool: AsyncPool, email: str, password: str, name: str) -> User:
-    password_hash = hash_password(password)
+    # argon2 is deliberately slow (tens of ms): off the event loop, or every login would
+    # stall every heartbeat the process is serving.
+    password_hash = await asyncio.to_thread(hash_password, password)
     try:
         async with pool.connection() as conn:
             cur = await conn.execute(
@@ -86,7 +89,8 @@ async def authenticate(pool: AsyncPool, email: str, password: str) -> User:
             (email,),
         )
         row = await cur.fetchone()
-    if not verify_password(row["password_hash"] if row else None, password) or row is None:
+    stored = row["password_hash"] if row else None
+    if not await asyncio.to_thread(verify_password, stored, password) or row is None:
         raise AccountError(401, "invalid_credentials", "Email or password is incorrect.")
     user = User.from_row(row)
     if not user.is_active:

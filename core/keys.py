@@ -36,6 +36,20 @@ def recommendations_cache_key(user_id: UUID) -> str:
     return f"{RECOMMENDATIONS_CACHE_PREFIX}{user_id}"
 
 
+# The phase jobs (eros.core.analysis): per user, the day's matches (JSON, 24 h) and the
+# light phase's favourites and interaction summary (JSON, 1 h).
+DAILY_MATCHES_CACHE_PREFIX = "eros:matches:daily:"
+FAVOURITES_CACHE_PREFIX = "eros:favourites:"
+
+
+def daily_matches_cache_key(user_id: UUID) -> str:
+    return f"{DAILY_MATCHES_CACHE_PREFIX}{user_id}"
+
+
+def favourites_cache_key(user_id: UUID) -> str:
+    return f"{FAVOURITES_CACHE_PREFIX}{user_id}"
+
+
 def rate_limit_key(scope: str, user_id: UUID) -> str:
     return f"{RATE_LIMIT_PREFIX}{scope}:{user_id}"
 

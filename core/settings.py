@@ -24,6 +24,8 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_PROFILE_CACHE_TTL_SECONDS = 12 * 3600
 DEFAULT_PUBLIC_PROFILE_CACHE_TTL_SECONDS = 5 * 60
 DEFAULT_RECOMMENDATIONS_CACHE_TTL_SECONDS = 24 * 3600
+DEFAULT_DAILY_MATCHES_CACHE_TTL_SECONDS = 24 * 3600
+DEFAULT_WORKER_WORK_MODULES = ("eros.worker.phases",)
 DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
 DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE = 60
 DEFAULT_RATE_LIMIT_REPORTS_PER_HOUR = 20
@@ -51,7 +53,7 @@ DEFAULT_JOB_RETRY_MAX = 3
 DEFAULT_JOB_RETRY_BACKOFF_SECONDS = [10, 60, 300]
 DEFAULT_OFF_PEAK_TIMEZONE = "UTC"
 # Claude (eros.core.llm): phase 3's "ultimate preferences" call and the assistant.
-DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-5"
+DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-6"
 DEFAULT_ANTHROPIC_TIMEOUT_SECONDS = 30.0
 DEFAULT_ANTHROPIC_MAX_RETRIES = 2
 # Retries multiply the worst-case latency and the bill; more than this is never useful.
@@ -142,6 +144,11 @@ class Settings(BaseSettings):
         gt=0,
         description="How long computed recommendations are cached.",
     )
+    daily_matches_cache_ttl_seconds: int = Field(
+        DEFAULT_DAILY_MATCHES_CACHE_TTL_SECONDS,
+        gt=0,
+        description="How long daily matches stay cached after they were generated.",
+    )
     idempotency_key_ttl_seconds: int = Field(
         DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS,
         gt=0,
@@ -199,7 +206,7 @@ class Settings(BaseSettings):
         description="Port of a worker's /metrics and /healthz; 0 disables them.",
     )
     worker_work_modules: list[str] = Field(
-        default_factory=list,
+        default_factory=lambda: list(DEFAULT_WORKER_WORK_MODULES),
         description="Modules whose `register_work(registry)` provides the phases' work (JSON).",
     )
     worker_heartbeat_seconds: int = Field(

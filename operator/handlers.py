@@ -55,8 +55,10 @@ WATCH_SERVER_TIMEOUT_SECONDS = 300
 WATCH_CLIENT_TIMEOUT_SECONDS = 330
 API_CONNECT_TIMEOUT_SECONDS = 10
 API_REQUEST_TIMEOUT_SECONDS = 60
-# How long a stopping daemon may finish its tick before kopf cancels it.
-DAEMON_CANCELLATION_TIMEOUT_SECONDS = 15.0
+# A stopping daemon finishes its tick (it checks `stopped` between ticks) within this
+# grace; only then does kopf cancel it, and waits this much more for the cancellation.
+DAEMON_STOP_GRACE_SECONDS = 10.0
+DAEMON_CANCELLATION_TIMEOUT_SECONDS = 5.0
 HANDLER_BACKOFF_SECONDS = 5.0
 SYNC_HANDLER_THREADS = 8
 
@@ -201,6 +203,7 @@ def _deployments(index: DeploymentIndex, namespace: str, name: str) -> list[Depl
     GROUP,
     VERSION,
     PLURAL,
+    cancellation_backoff=DAEMON_STOP_GRACE_SECONDS,
     cancellation_timeout=DAEMON_CANCELLATION_TIMEOUT_SECONDS,
     backoff=HANDLER_BACKOFF_SECONDS,
 )
@@ -263,7 +266,26 @@ async def _tick_until_stopped(
                 delay=HANDLER_BACKOFF_SECONDS,
             ) from error
         heartbeats.beat(owner.namespace, owner.name, outcome.tick_seconds)
-        await stopped.wait(max(0.0, outcome.tick_seconds - (loop.time() - started)))
+        await _sleep_unless_stopped(stopped, outcome.tick_seconds - (loop.time() - started))
+
+
+async def _sleep_unless_stopped(stopped: kopf.DaemonStopped, seconds: float) -> None:
+    """Sleep, waking up early when kopf stops the daemon.
+
+    Not `await stopped.wait(seconds)`: on Python 3.11 its inner `asyncio.wait_for` can turn
+    a cancellation that coincides with the timeout into a TimeoutError that kopf escalates.
+    """
+    if seconds <= 0 or stopped:
+        return
+
+    async def until_stopped() -> None:
+        await stopped.wait()
+
+    waiter = asyncio.create_task(until_stopped())
+    try:
+        await asyncio.wait({waiter}, timeout=seconds)
+    finally:
+        waiter.cancel()
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, backoff=HANDLER_BACKOFF_SECONDS)

@@ -78,7 +78,7 @@ class RedisMetricsSource:
                 jobs = [int(n) for n in pipe.execute()]
         except redis.RedisError as error:
             raise MetricsUnavailable(
-                f"Redis at {_redact(self.url)} is unreachable: {error}"
+                f"Redis at {redact_url(self.url)} is unreachable: {error}"
             ) from error
         # Index 0 of the user counts is the active users, who need no worker.
         return [
@@ -89,7 +89,7 @@ class RedisMetricsSource:
         ]
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without its password, fit for logs and the status."""
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:

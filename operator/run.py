@@ -7,6 +7,7 @@ import logging
 import os
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import kopf
 
@@ -111,17 +112,22 @@ def options_from_args(args: argparse.Namespace) -> OperatorOptions:
     )
 
 
+def kopf_arguments(options: OperatorOptions) -> dict[str, Any]:
+    """The arguments of `kopf.run` / `kopf.operator`; all other settings are in `configure`."""
+    liveness = f"http://0.0.0.0:{options.liveness_port}/healthz" if options.liveness_port else None
+    return {
+        "clusterwide": options.clusterwide,
+        "namespaces": list(options.namespaces),
+        "liveness_endpoint": liveness,
+        "memo": kopf.Memo(options=options),
+    }
+
+
 def run(options: OperatorOptions) -> None:
     """Run the operator until SIGINT or SIGTERM."""
     from eros.operator import handlers  # noqa: F401 - registers the handlers with kopf
 
-    liveness = f"http://0.0.0.0:{options.liveness_port}/healthz" if options.liveness_port else None
-    kopf.run(
-        clusterwide=options.clusterwide,
-        namespaces=list(options.namespaces),
-        liveness_endpoint=liveness,
-        memo=kopf.Memo(options=options),
-    )
+    kopf.run(**kopf_arguments(options))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

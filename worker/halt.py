@@ -135,9 +135,15 @@ class RedisHalter:
         self._clock = clock or SystemClock()
 
     async def halt_user(self, user_id: UUID, received_at_ms: int) -> int:
-        raw = await self._script(
-            keys=[user_jobs_key(user_id)], args=_args(self._settings, received_at_ms)
-        )
+        try:
+            raw = await self._script(
+                keys=[user_jobs_key(user_id)], args=_args(self._settings, received_at_ms)
+            )
+        except redis.RedisError:
+            # The heartbeat itself was recorded; the jobs notice their user's activity by
+            # polling within `halt_poll_seconds`, so the heartbeat need not fail.
+            logger.warning("Could not halt a returning user's jobs; Redis is unavailable.")
+            return 0
         halted = _parse(raw)
         if halted:
             _observe(halted, received_at_ms, self._clock.now_ms())

@@ -86,9 +86,10 @@ class PhaseWorker(Worker):
     # --- The worker process -------------------------------------------------------------
 
     def alive(self) -> bool:
-        last = self.last_heartbeat.timestamp() if self.last_heartbeat else None
-        reference = time.time() - (time.monotonic() - self.started_at) if last is None else last
-        return time.time() - reference < LIVENESS_SECONDS
+        """The main loop renewed the worker's heartbeat lately (or has only just started)."""
+        if self.last_heartbeat is None:
+            return time.monotonic() - self.started_at < LIVENESS_SECONDS
+        return time.time() - self.last_heartbeat.timestamp() < LIVENESS_SECONDS
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # RQ allows a minute past the monitoring interval; a dead worker's job would wait that
@@ -218,6 +219,9 @@ class PhaseWorker(Worker):
     def setup_work_horse_signals(self) -> None:
         super().setup_work_horse_signals()  # type: ignore[no-untyped-call]
         stop.start_horse()
+        if self._stop_requested:
+            # SIGTERM arrived between the dequeue and the fork: drain at the first safe point.
+            stop.request(stop.StopReason.DRAIN)
         for setup in self.horse_setup:
             setup()
 

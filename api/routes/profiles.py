@@ -21,7 +21,12 @@ from eros.api.schemas.profiles import (
 )
 from eros.core.accounts import utc_from_ms
 from eros.core.cache import cache_get_model, cache_set_model, invalidate_around
-from eros.core.keys import profile_cache_key, public_profile_cache_key, recommendations_cache_key
+from eros.core.keys import (
+    daily_matches_cache_key,
+    profile_cache_key,
+    public_profile_cache_key,
+    recommendations_cache_key,
+)
 from eros.core.profiles import (
     MAX_PLAUSIBLE_AGE_YEARS,
     MIN_AGE_YEARS,
@@ -108,6 +113,7 @@ async def put_own_profile(
         profile_cache_key(user_id),
         public_profile_cache_key(user_id),
         recommendations_cache_key(user_id),
+        daily_matches_cache_key(user_id),
     ]
     async with invalidate_around(redis, keys), db.connection() as conn:
         saved = await save_profile(conn, body.to_domain(user_id), utc_from_ms(now_ms))

@@ -17,6 +17,7 @@ import celpy
 import jsonschema
 import yaml
 from celpy import celtypes
+from celpy.adapter import json_to_cel
 
 from eros.operator.quantity import QuantityError, is_quantity, parse_quantity
 
@@ -92,7 +93,7 @@ def _compare(a: celtypes.Value, b: celtypes.Value) -> int:
     return (left > right) - (left < right)
 
 
-CEL_FUNCTIONS = {
+CEL_FUNCTIONS: dict[str, Any] = {
     "isQuantity": lambda text: celtypes.BoolType(is_quantity(str(text))),
     "quantity": _quantity,
     "compareTo": lambda a, b: celtypes.IntType(_compare(a, b)),
@@ -121,10 +122,11 @@ def _cel_errors(schema: Mapping[str, Any], value: Any, path: str) -> list[str]:
     errors = []
     for validation in schema.get("x-kubernetes-validations") or []:
         try:
-            ok = compile_rule(validation["rule"]).evaluate({"self": celpy.json_to_cel(value)})
-        except Exception as error:  # an evaluation error fails the rule, as in Kubernetes
-            ok = error
-        if ok is not True and not (isinstance(ok, celtypes.BoolType) and bool(ok)):
+            result = compile_rule(validation["rule"]).evaluate({"self": json_to_cel(value)})
+            ok = isinstance(result, celtypes.BoolType) and bool(result)
+        except Exception:  # an evaluation error fails the rule, as in Kubernetes
+            ok = False
+        if not ok:
             errors.append(f"{path}: {validation.get('message', validation['rule'])}")
     if isinstance(value, dict):
         for name, sub in (schema.get("properties") or {}).items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -65,20 +66,22 @@ def processing(spec: Mapping[str, Any] | None = None, *, name: str = NAME) -> di
     }
 
 
-async def eventually(check: Callable[[], Any], timeout: float = WAIT_SECONDS) -> Any:
-    """Poll `check` until it returns something truthy; fail with its last value or error.
+async def eventually(check: Callable[[], Any], within: float = WAIT_SECONDS) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy; fail with its last value.
 
     A deadline only keeps a broken test from hanging; it asserts no speed.
     """
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     last: Any = None
     while True:
         try:
             last = check()
+            if inspect.isawaitable(last):
+                last = await last
             if last:
                 return last
         except (AssertionError, KeyError, LookupError, ValueError) as error:
             last = error
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s; last: {last!r}")
+            raise AssertionError(f"condition not met within {within} s; last: {last!r}")
         await asyncio.sleep(POLL_SECONDS)

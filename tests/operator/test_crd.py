@@ -44,7 +44,9 @@ def phases(**changes: Mapping[str, Any]) -> list[dict[str, Any]]:
     return result
 
 
-def fields(schema: Mapping[str, Any], path: str = "") -> Iterator[tuple[str, Mapping[str, Any], bool]]:
+def fields(
+    schema: Mapping[str, Any], path: str = ""
+) -> Iterator[tuple[str, Mapping[str, Any], bool]]:
     """(path, schema, required) of every property below `schema`."""
     required = set(schema.get("required") or [])
     for name, sub in (schema.get("properties") or {}).items():

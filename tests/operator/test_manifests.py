@@ -84,20 +84,24 @@ def test_workers_get_the_redis_url_queues_and_thresholds_of_the_resource() -> No
     phases = [dict(p) for p in DEFAULT_PHASES]
     phases[0]["queue"] = "light"
     spec = parse_spec({"phases": phases, "redis": {"secretRef": {"name": "r", "key": "url"}}})
-    container = build_worker_deployment(OWNER, spec, spec.phases[0], 1)["spec"]["template"][
-        "spec"
-    ]["containers"][0]
+    container = build_worker_deployment(OWNER, spec, spec.phases[0], 1)["spec"]["template"]["spec"][
+        "containers"
+    ][0]
     env = {item["name"]: item for item in container["env"]}
     assert env["EROS_REDIS_URL"]["valueFrom"] == {"secretKeyRef": {"name": "r", "key": "url"}}
-    assert json.loads(env["EROS_PHASE_QUEUES"]["value"]) == ["light", "eros-phase-2", "eros-phase-3"]
+    assert json.loads(env["EROS_PHASE_QUEUES"]["value"]) == [
+        "light",
+        "eros-phase-2",
+        "eros-phase-3",
+    ]
     assert json.loads(env["EROS_PHASE_IDLE_SECONDS"]["value"]) == [600, 1800, 3600]
 
 
 def test_the_users_own_environment_wins_over_the_operators() -> None:
     spec = parse_spec({"worker": {"env": [{"name": "EROS_PHASE_QUEUES", "value": "[]"}]}})
-    container = build_worker_deployment(OWNER, spec, spec.phases[0], 1)["spec"]["template"][
-        "spec"
-    ]["containers"][0]
+    container = build_worker_deployment(OWNER, spec, spec.phases[0], 1)["spec"]["template"]["spec"][
+        "containers"
+    ][0]
     values = [item for item in container["env"] if item["name"] == "EROS_PHASE_QUEUES"]
     assert values == [{"name": "EROS_PHASE_QUEUES", "value": "[]"}]
 

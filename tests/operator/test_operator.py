@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import redis
 
 from eros.operator.manifests import ANNOTATION_TEMPLATE_HASH
 from eros.operator.spec import DEFAULT_PHASES
 from tests.conftest import RedisServer
-from tests.operator.conftest import DEPLOYMENTS, EROSPROCESSINGS, Cluster
 from tests.operator.helpers import NAME, enqueue_jobs, eventually, processing, seed_idle_users
+from tests.operator.kube_mock import DEPLOYMENTS, EROSPROCESSINGS, Cluster
 
 pytestmark = pytest.mark.asyncio
 
@@ -17,7 +19,7 @@ FAST = {"tickSeconds": 1, "scaleDown": {"stabilizationWindowSeconds": 0}}
 PHASE_DEPLOYMENTS = [f"{NAME}-phase-{n}" for n in (1, 2, 3)]
 
 
-def container(cluster: Cluster, deployment: str) -> dict:
+def container(cluster: Cluster, deployment: str) -> dict[str, Any]:
     found = cluster.get(DEPLOYMENTS, deployment)
     assert found is not None
     return dict(found["spec"]["template"]["spec"]["containers"][0])
@@ -153,8 +155,10 @@ async def test_redis_down_sets_degraded_and_keeps_the_replicas(
     redis_server.stop()
     try:
         degraded = await eventually(
-            lambda: operator.condition("Degraded").get("status") == "True"
-            and operator.condition("Degraded")
+            lambda: (
+                operator.condition("Degraded").get("status") == "True"
+                and operator.condition("Degraded")
+            )
         )
         assert degraded["reason"] == "MetricsUnavailable"
         assert [operator.replicas(d) for d in PHASE_DEPLOYMENTS] == [0, 0, 2]

@@ -302,20 +302,38 @@ def run_day(spec: ProcessingSpec, day: Sequence[Moment]) -> None:
 # The default resource: 4 cores, 5 % headroom (3.8 usable); phase 1 may use 5 % (200m =
 # 2 workers of 100m), phase 2 15 % (600m = 2 workers of 250m), phase 3 the rest (3 x 1 core).
 DEFAULT_DAY = [
-    Moment("03:00", (0, 0, 40), (0, 0, 30), (0, 0, 3),
-           ("NoIdleUsers", "NoIdleUsers", "PhaseBudgetLimited")),
-    Moment("03:01", (0, 0, 40), (0, 0, 1), (0, 0, 3),
-           ("NoIdleUsers", "NoIdleUsers", "ScaleDownStabilizing")),
-    Moment("03:07", (0, 0, 40), (0, 0, 1), (0, 0, 1),
-           ("NoIdleUsers", "NoIdleUsers", "Demand")),
+    Moment(
+        "03:00",
+        (0, 0, 40),
+        (0, 0, 30),
+        (0, 0, 3),
+        ("NoIdleUsers", "NoIdleUsers", "PhaseBudgetLimited"),
+    ),
+    Moment(
+        "03:01",
+        (0, 0, 40),
+        (0, 0, 1),
+        (0, 0, 3),
+        ("NoIdleUsers", "NoIdleUsers", "ScaleDownStabilizing"),
+    ),
+    Moment("03:07", (0, 0, 40), (0, 0, 1), (0, 0, 1), ("NoIdleUsers", "NoIdleUsers", "Demand")),
     Moment("07:30", (0, 0, 0), (0, 0, 1), (0, 0, 0)),  # everyone wakes up: at once to 0
-    Moment("09:00", (20, 0, 0), (5, 0, 0), (2, 0, 0),
-           ("PhaseBudgetLimited", "NoIdleUsers", "NoIdleUsers")),
+    Moment(
+        "09:00",
+        (20, 0, 0),
+        (5, 0, 0),
+        (2, 0, 0),
+        ("PhaseBudgetLimited", "NoIdleUsers", "NoIdleUsers"),
+    ),
     Moment("09:20", (10, 15, 0), (2, 3, 0), (2, 2, 0)),
-    Moment("09:22", (5, 15, 0), (0, 1, 0), (2, 2, 0),
-           ("ScaleDownStabilizing", "ScaleDownStabilizing", "NoIdleUsers")),
-    Moment("09:28", (5, 15, 0), (0, 1, 0), (0, 1, 0),
-           ("Demand", "Demand", "NoIdleUsers")),
+    Moment(
+        "09:22",
+        (5, 15, 0),
+        (0, 1, 0),
+        (2, 2, 0),
+        ("ScaleDownStabilizing", "ScaleDownStabilizing", "NoIdleUsers"),
+    ),
+    Moment("09:28", (5, 15, 0), (0, 1, 0), (0, 1, 0), ("Demand", "Demand", "NoIdleUsers")),
     Moment("13:00", (30, 8, 2), (12, 6, 2), (2, 2, 2)),
     Moment("18:00", (3, 0, 0), (1, 0, 0), (1, 0, 0)),
 ]
@@ -350,11 +368,21 @@ def test_an_over_subscribed_evening_serves_the_deepest_phase_first_by_default() 
         [
             # Phase 1 keeps its minReplicas (200m), phase 3 takes its one core, phase 2 one
             # 500m worker of the 600m left; the last 100m fits no worker.
-            Moment("20:00", (10, 10, 10), (10, 10, 10), (1, 1, 1),
-                   ("PoolLimited", "PoolLimited", "PhaseBudgetLimited")),
+            Moment(
+                "20:00",
+                (10, 10, 10),
+                (10, 10, 10),
+                (1, 1, 1),
+                ("PoolLimited", "PoolLimited", "PhaseBudgetLimited"),
+            ),
             # Phase 3 is done: phase 2 takes the 3 workers 1800m allows it, phase 1 the rest.
-            Moment("21:00", (10, 10, 0), (10, 10, 0), (1, 3, 0),
-                   ("PoolLimited", "PhaseBudgetLimited", "NoIdleUsers")),
+            Moment(
+                "21:00",
+                (10, 10, 0),
+                (10, 10, 0),
+                (1, 3, 0),
+                ("PoolLimited", "PhaseBudgetLimited", "NoIdleUsers"),
+            ),
         ],
     )
 
@@ -364,10 +392,20 @@ def test_an_over_subscribed_evening_follows_a_custom_priority() -> None:
         contended(["phase-1", "phase-2", "phase-3"]),
         [
             # Phase 1 first: 9 workers x 200m = 1800m, nothing left for the others.
-            Moment("20:00", (10, 10, 10), (10, 10, 10), (9, 0, 0),
-                   ("PhaseBudgetLimited", "PoolLimited", "PoolLimited")),
-            Moment("21:00", (10, 10, 10), (2, 10, 10), (2, 2, 0),
-                   ("Demand", "PoolLimited", "PoolLimited")),
+            Moment(
+                "20:00",
+                (10, 10, 10),
+                (10, 10, 10),
+                (9, 0, 0),
+                ("PhaseBudgetLimited", "PoolLimited", "PoolLimited"),
+            ),
+            Moment(
+                "21:00",
+                (10, 10, 10),
+                (2, 10, 10),
+                (2, 2, 0),
+                ("Demand", "PoolLimited", "PoolLimited"),
+            ),
         ],
     )
 
@@ -386,8 +424,13 @@ def test_an_off_peak_only_phase_runs_only_inside_its_window() -> None:
         spec,
         [
             # 21:30 UTC is 22:30 in Berlin in March (CET): outside the window.
-            Moment("21:30", (0, 0, 9), (0, 0, 9), (0, 0, 0),
-                   ("NoIdleUsers", "NoIdleUsers", "OutsideOffPeakWindow")),
+            Moment(
+                "21:30",
+                (0, 0, 9),
+                (0, 0, 9),
+                (0, 0, 0),
+                ("NoIdleUsers", "NoIdleUsers", "OutsideOffPeakWindow"),
+            ),
             Moment("22:30", (0, 0, 9), (0, 0, 9), (0, 0, 3)),
             Moment("05:59+1", (0, 0, 9), (0, 0, 9), (0, 0, 3)),
             Moment("06:00+1", (0, 0, 9), (0, 0, 9), (0, 0, 0)),

@@ -1,0 +1,60 @@
+"""Phase 1 (light): the user's recent favourites and an interaction summary, for Redis."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from pydantic import BaseModel
+
+__all__ = ["FAVOURITES_LIMIT", "SUMMARY_WINDOW", "Favourites", "load_favourites"]
+
+FAVOURITES_LIMIT = 20
+SUMMARY_WINDOW = timedelta(days=30)
+MS_PER_SECOND = 1000
+
+
+class Favourite(BaseModel):
+    user_id: UUID
+    liked_at_ms: int
+
+
+class Favourites(BaseModel):
+    user_id: UUID
+    as_of_ms: int
+    favourites: list[Favourite]
+    # Event kind -> count over SUMMARY_WINDOW before `as_of_ms`.
+    summary: dict[str, int]
+    like_rate: float | None
+
+
+async def load_favourites(conn: AsyncConnection[Any], user_id: UUID, as_of: datetime) -> Favourites:
+    """People whose latest decision by the user is a like, newest first, and what the
+    user did in the last 30 days; everything up to `as_of` (the idle period's start)."""
+    cur = await conn.execute(
+        "SELECT target_id, occurred_at FROM (SELECT DISTINCT ON (target_id) target_id, kind, "
+        " occurred_at FROM interactions WHERE actor_id = %s AND kind IN ('like', 'skip') "
+        " AND occurred_at <= %s ORDER BY target_id, occurred_at DESC, id DESC) latest "
+        "WHERE kind = 'like' ORDER BY occurred_at DESC, target_id LIMIT %s",
+        (user_id, as_of, FAVOURITES_LIMIT),
+    )
+    favourites = [
+        Favourite(user_id=r["target_id"], liked_at_ms=int(r["occurred_at"].timestamp() * 1000))
+        for r in await cur.fetchall()
+    ]
+    cur = await conn.execute(
+        "SELECT kind, count(*) AS n FROM interactions WHERE actor_id = %s "
+        "AND occurred_at > %s AND occurred_at <= %s GROUP BY kind ORDER BY kind",
+        (user_id, as_of - SUMMARY_WINDOW, as_of),
+    )
+    summary = {r["kind"]: r["n"] for r in await cur.fetchall()}
+    decisions = summary.get("like", 0) + summary.get("skip", 0)
+    return Favourites(
+        user_id=user_id,
+        as_of_ms=int(as_of.timestamp() * MS_PER_SECOND),
+        favourites=favourites,
+        summary=summary,
+        like_rate=summary.get("like", 0) / decisions if decisions else None,
+    )
