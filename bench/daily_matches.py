@@ -15,31 +15,25 @@ import argparse
 import asyncio
 import http.client
 import os
-import platform
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import psycopg
 import redis
+from harness import free_port, machine, servers, wait_ready  # bench/, the script's directory
 from psycopg.rows import dict_row
 
-from eros.core.embedded import EmbeddedPostgres, EmbeddedValkey
-from eros.core.migrate import apply_migrations
 from eros.core.profiles import Gender, Profile, save_profile
 from eros.core.tokens import Role, issue_access_token
 
 BENCH_JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
-READY_TIMEOUT_SECONDS = 30.0
 
 TOKEN_TTL_SECONDS = 3600
 INTERESTS = ("hiking", "reading", "gaming", "cooking", "music", "travel", "yoga", "art")
@@ -48,32 +42,6 @@ _METRIC = re.compile(
     r'eros_http_request_duration_seconds_(sum|count)\{method="GET",route="/api/v1/matches/daily"\} '
     r"([0-9.e+-]+)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not become ready")
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 def _profile(user_id: UUID, gender: Gender, sought: Gender, rng: random.Random) -> Profile:
@@ -201,27 +169,8 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=20, help="Cached reads per viewer.")
     args = parser.parse_args()
     print(f"Machine: {machine()}")
-    with tempfile.TemporaryDirectory(prefix="eros-bench-daily-") as tmp:
-        workdir = Path(tmp)
-        valkey = postgres = None
-        redis_url = os.environ.get("EROS_REDIS_URL")
-        database_url = os.environ.get("EROS_DATABASE_URL")
-        if not redis_url:
-            valkey = EmbeddedValkey(workdir / "valkey", port=free_port(), persist=False)
-            valkey.start()
-            redis_url = valkey.url
-        if not database_url:
-            postgres = EmbeddedPostgres(workdir / "pg", delete_on_stop=True)
-            postgres.start()
-            database_url = postgres.url
-        try:
-            apply_migrations(database_url)
-            measure(args, redis_url, database_url, workdir)
-        finally:
-            if postgres:
-                postgres.stop()
-            if valkey:
-                valkey.stop()
+    with servers("eros-bench-daily-") as running:
+        measure(args, running.redis_url, running.database_url, running.workdir)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import select
 import signal
 import statistics
@@ -41,6 +40,7 @@ from typing import Any
 
 import redis
 from halt_work import BUSY_ENV, SLEEP_ENV, pid_key  # bench/, the script's directory
+from harness import free_port, machine  # bench/, the script's directory
 from rq import Queue
 from rq.command import send_stop_job_command
 from rq.job import Job
@@ -66,23 +66,6 @@ IDLE_SINCE_MS_AGO = 3_600_000
 def say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(check: Any, timeout: float, what: str) -> Any:

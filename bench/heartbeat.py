@@ -22,12 +22,9 @@ import argparse
 import asyncio
 import json
 import os
-import platform
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -36,11 +33,10 @@ from pathlib import Path
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import free_port, machine, servers, wait_ready
 from loadgen import LoadResult, build_request, run_load
 
 from eros.core.activity import ACTIVITY_KEY, count_users_per_phase
-from eros.core.embedded import EmbeddedPostgres, EmbeddedValkey
-from eros.core.migrate import apply_migrations
 
 BENCH_JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
 BASELINE_APP = """
@@ -60,24 +56,6 @@ async def heartbeat(request):
 
 app = Starlette(routes=[Route("/api/v1/heartbeat", heartbeat, methods=["POST"])])
 """
-READY_TIMEOUT_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not become ready")
 
 
 def post_json(url: str, body: dict[str, str]) -> dict[str, object]:
@@ -86,18 +64,6 @@ def post_json(url: str, body: dict[str, str]) -> dict[str, object]:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return dict(json.loads(response.read()))
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 def measure_http(
@@ -143,12 +109,7 @@ def measure_http(
     )
     try:
         wait_ready(f"http://127.0.0.1:{eros_port}/health")
-        wait_ready(
-            f"http://127.0.0.1:{base_port}/api/v1/heartbeat".replace("/api/v1/heartbeat", "/x")
-        )
-    except RuntimeError:
-        pass
-    try:
+        wait_ready(f"http://127.0.0.1:{base_port}/")  # a 404 from the baseline means it is up
         users = min(args.http_users, 2000)
         tokens = []
         for i in range(users):
@@ -276,29 +237,10 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true", help="Only measure memory and counts.")
     args = parser.parse_args()
     print(f"Machine: {machine()}")
-    with tempfile.TemporaryDirectory(prefix="eros-bench-") as tmp:
-        workdir = Path(tmp)
-        valkey = postgres = None
-        redis_url = os.environ.get("EROS_REDIS_URL")
-        database_url = os.environ.get("EROS_DATABASE_URL")
-        if not redis_url:
-            valkey = EmbeddedValkey(workdir / "valkey", port=free_port(), persist=False)
-            valkey.start()
-            redis_url = valkey.url
-        if not database_url:
-            postgres = EmbeddedPostgres(workdir / "pg", delete_on_stop=True)
-            postgres.start()
-            database_url = postgres.url
-        try:
-            apply_migrations(database_url)
-            if not args.skip_http:
-                measure_http(args, redis_url, database_url, workdir)
-            measure_memory(args, redis_url)
-        finally:
-            if postgres:
-                postgres.stop()
-            if valkey:
-                valkey.stop()
+    with servers("eros-bench-heartbeat-") as running:
+        if not args.skip_http:
+            measure_http(args, running.redis_url, running.database_url, running.workdir)
+        measure_memory(args, running.redis_url)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import sys
@@ -31,6 +30,7 @@ import uuid
 from pathlib import Path
 
 import redis
+from harness import machine  # bench/, the script's directory
 from rq import Queue
 
 from eros.core.clock import ManualClock
@@ -49,15 +49,6 @@ BENCH_JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
 def say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 def load_users(client: redis.Redis, users: int, now_ms: int) -> None:
