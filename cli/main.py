@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(handler=_run_worker)
 
-    from eros.operator.run import build_parser as add_operator_options
+    from eros.operator.options import build_parser as add_operator_options
 
     operator = commands.add_parser(
         "operator",

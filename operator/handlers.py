@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+import kubernetes
 from kubernetes.client import ApiException
 
 from eros.operator import prometheus
@@ -92,9 +93,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.networking.request_timeout = API_REQUEST_TIMEOUT_SECONDS
     settings.networking.connect_timeout = API_CONNECT_TIMEOUT_SECONDS
     settings.execution.max_workers = SYNC_HANDLER_THREADS
-    settings.background.cancellation_polling = 1
 
-    memo.kube = Kube(load_api_client())
+    try:
+        memo.kube = Kube(load_api_client())
+    except kubernetes.config.ConfigException as error:
+        # Credentials do not appear by waiting: exit, and let the pod restart with backoff.
+        raise kopf.PermanentError(f"No Kubernetes credentials: {error}") from error
     memo.heartbeats = Heartbeats()
     memo.metrics_server = None
     if options.metrics_port:
@@ -178,7 +182,7 @@ def ensure_workers(
         # Replicas only matter when the Deployment is new: the daemon scales it next tick.
         manifest = build_worker_deployment(owner, parsed, phase, replicas=0)
         try:
-            outcome = kube.ensure_deployment(manifest)
+            result = kube.ensure_deployment(manifest)
         except OwnershipConflict as error:
             raise kopf.PermanentError(str(error)) from error
         except ApiException as error:
@@ -187,7 +191,10 @@ def ensure_workers(
                 delay=HANDLER_BACKOFF_SECONDS,
             ) from error
         logger.info(
-            "Worker Deployment %s/%s is %s.", namespace, manifest["metadata"]["name"], outcome
+            "Worker Deployment %s/%s is %s.",
+            namespace,
+            manifest["metadata"]["name"],
+            result.outcome,
         )
 
 

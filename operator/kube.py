@@ -1,16 +1,19 @@
 """The few Kubernetes API calls the operator makes, over the official (blocking) client.
 
 Kopf keeps its own connection for watching; these calls run in worker threads. Objects
-are passed and returned as plain dicts, the same shape as the manifests builders make.
+are passed and returned as plain dicts (the JSON of the API), the same shape as the
+manifests builders make.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -40,6 +43,12 @@ class Ensured(StrEnum):
     UNCHANGED = "unchanged"
 
 
+@dataclass(frozen=True)
+class EnsureResult:
+    outcome: Ensured
+    replicas: int  # of the Deployment as created or found
+
+
 class SecretUnavailable(Exception):
     """The Redis Secret or its key does not exist (yet)."""
 
@@ -63,9 +72,21 @@ def load_api_client() -> ApiClient:
     return ApiClient(configuration)
 
 
-def _sanitize(api: ApiClient, obj: Any) -> dict[str, Any]:
-    result = api.sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
-    return dict(result) if isinstance(result, Mapping) else {}
+def _call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """One API call, answered as the JSON the server sent.
+
+    The client's models would validate every response with pydantic: slower, and a
+    Deployment missing a field the models require would fail the whole tick.
+    """
+    response = method(
+        *args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_SECONDS, **kwargs
+    )
+    try:
+        body = response.data
+    finally:
+        response.release_conn()
+    decoded = json.loads(body) if body else {}
+    return dict(decoded) if isinstance(decoded, Mapping) else {}
 
 
 class Kube:
@@ -82,14 +103,12 @@ class Kube:
 
     def read_secret_value(self, namespace: str, name: str, key: str) -> str:
         try:
-            secret = self.core.read_namespaced_secret(
-                name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
-            )
+            secret = _call(self.core.read_namespaced_secret, name, namespace)
         except ApiException as error:
             if error.status == HTTP_NOT_FOUND:
                 raise SecretUnavailable(f"Secret {namespace}/{name} does not exist.") from error
             raise
-        data = secret.data or {}
+        data = secret.get("data") or {}
         if key not in data:
             raise SecretUnavailable(f"Secret {namespace}/{name} has no key {key!r}.")
         try:
@@ -101,32 +120,26 @@ class Kube:
 
     def read_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            found = self.apps.read_namespaced_deployment(
-                name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS
-            )
+            return _call(self.apps.read_namespaced_deployment, name, namespace)
         except ApiException as error:
             if error.status == HTTP_NOT_FOUND:
                 return None
             raise
-        return _sanitize(self.api, found)
 
-    def ensure_deployment(self, desired: Mapping[str, Any]) -> Ensured:
+    def ensure_deployment(self, desired: Mapping[str, Any]) -> EnsureResult:
         """Create the Deployment if absent, else bring its template in line; never its replicas."""
         meta = desired["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         try:
-            # The client serializes plain dicts as they are; its models would only add a copy.
-            body: Any = dict(desired)
-            self.apps.create_namespaced_deployment(
-                namespace, body, _request_timeout=REQUEST_TIMEOUT_SECONDS
-            )
-            return Ensured.CREATED
+            _call(self.apps.create_namespaced_deployment, namespace, dict(desired))
+            return EnsureResult(Ensured.CREATED, int(desired["spec"]["replicas"]))
         except ApiException as error:
             if error.status != HTTP_CONFLICT:
                 raise
         existing = self.read_deployment(namespace, name)
         if existing is None:  # deleted between our create and read: the next call creates
-            return Ensured.UNCHANGED
+            return EnsureResult(Ensured.UNCHANGED, 0)
+        replicas = int((existing.get("spec") or {}).get("replicas") or 0)
         owner_uid = meta["ownerReferences"][0]["uid"]
         controller = controller_uid(existing)
         if controller is not None and controller != owner_uid:
@@ -140,23 +153,23 @@ class Kube:
                 "delete it to let the operator recreate it."
             )
         if not needs_template_patch(desired, existing):
-            return Ensured.UNCHANGED
-        self.apps.patch_namespaced_deployment(
+            return EnsureResult(Ensured.UNCHANGED, replicas)
+        _call(
+            self.apps.patch_namespaced_deployment,
             name,
             namespace,
             build_template_patch(desired, existing),
             _content_type=JSON_PATCH,
-            _request_timeout=REQUEST_TIMEOUT_SECONDS,
         )
-        return Ensured.PATCHED
+        return EnsureResult(Ensured.PATCHED, replicas)
 
     def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
-        self.apps.patch_namespaced_deployment(
+        _call(
+            self.apps.patch_namespaced_deployment,
             name,
             namespace,
             {"spec": {"replicas": replicas}},
             _content_type=MERGE_PATCH,
-            _request_timeout=REQUEST_TIMEOUT_SECONDS,
         )
 
     def delete_deployment(self, namespace: str, name: str, owner_uid: str) -> bool:
@@ -170,11 +183,11 @@ class Kube:
             )
             return False
         try:
-            self.apps.delete_namespaced_deployment(
+            _call(
+                self.apps.delete_namespaced_deployment,
                 name,
                 namespace,
                 propagation_policy="Background",
-                _request_timeout=REQUEST_TIMEOUT_SECONDS,
             )
         except ApiException as error:
             if error.status == HTTP_NOT_FOUND:
@@ -183,7 +196,8 @@ class Kube:
         return True
 
     def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        self.custom.patch_namespaced_custom_object_status(
+        _call(
+            self.custom.patch_namespaced_custom_object_status,
             GROUP,
             VERSION,
             namespace,
@@ -191,5 +205,4 @@ class Kube:
             name,
             {"status": dict(status)},
             _content_type=MERGE_PATCH,
-            _request_timeout=REQUEST_TIMEOUT_SECONDS,
         )

@@ -47,8 +47,6 @@ from eros.operator.status import (
 logger = logging.getLogger(__name__)
 
 MS_PER_SECOND = 1000
-# Replicas of a Deployment found rather than created: scaled to the plan whatever they are.
-UNKNOWN_REPLICAS = -1
 
 EventSink = Callable[[str, str, str], None]  # (type, reason, message)
 
@@ -60,9 +58,7 @@ def _no_events(kind: str, reason: str, message: str) -> None:
 @dataclass(frozen=True)
 class TickOutcome:
     status: Mapping[str, Any]
-    desired: tuple[int, ...]
-    scaled: tuple[tuple[str, int, int], ...] = ()  # (deployment, before, after)
-    tick_seconds: int = DEFAULT_TICK_SECONDS
+    tick_seconds: int = DEFAULT_TICK_SECONDS  # until the next tick, from the spec
 
 
 @dataclass
@@ -74,10 +70,10 @@ class Reconciler:
     emit: EventSink = _no_events
     planner_state: PlannerState = field(default_factory=PlannerState)
     last_scale_time: datetime | None = None
-    _source: RedisMetricsSource | None = None
-    _source_ref: RedisSecretRef | None = None
-    _degraded: bool = False
-    _invalid: str | None = None
+    _source: RedisMetricsSource | None = field(default=None, init=False, repr=False)
+    _source_ref: RedisSecretRef | None = field(default=None, init=False, repr=False)
+    _degraded: bool = field(default=False, init=False)
+    _invalid: str | None = field(default=None, init=False)
 
     def close(self) -> None:
         self._drop_source()
@@ -113,28 +109,25 @@ class Reconciler:
                 continue
             manifest = build_worker_deployment(self.owner, spec, phase, desired[i])
             try:
-                outcome = self.kube.ensure_deployment(manifest)
+                result = self.kube.ensure_deployment(manifest)
             except OwnershipConflict as error:
                 problem = Problem("DeploymentConflict", str(error))
                 continue
             name = manifest["metadata"]["name"]
-            if outcome is Ensured.CREATED:
+            if result.outcome is Ensured.CREATED:
                 logger.info("Created worker Deployment %s/%s.", self.owner.namespace, name)
                 self.emit("Normal", "Created", f"Created worker Deployment {name}.")
-                deployments[i] = DeploymentState(name, desired[i], 0)
-            else:
-                deployments[i] = DeploymentState(name, UNKNOWN_REPLICAS, 0)
+            deployments[i] = DeploymentState(name, result.replicas, 0)
         return problem
 
     def _scale(
         self,
         spec: ProcessingSpec,
         deployments: list[DeploymentState | None],
-        desired: Sequence[int],
-        plan_: Plan | None,
+        planned: Plan,
         now: datetime,
-    ) -> list[tuple[str, int, int]]:
-        scaled = []
+    ) -> None:
+        desired = planned.desired
         for i, phase in enumerate(spec.phases):
             current = deployments[i]
             if current is None or current.replicas == desired[i]:
@@ -146,23 +139,18 @@ class Reconciler:
                     deployments[i] = None
                     continue
                 raise
-            before = max(current.replicas, 0)
+            before = current.replicas
             deployments[i] = DeploymentState(current.name, desired[i], current.ready_replicas)
             self.last_scale_time = now
-            if before == desired[i]:
-                continue
-            scaled.append((current.name, before, desired[i]))
-            reason = plan_.phases[i].reason.value if plan_ is not None else ""
             self.emit(
                 "Normal",
                 "Scaled",
                 f"Scaled {phase.name} workers ({current.name}) from {before} to {desired[i]}: "
-                f"{reason}.",
+                f"{planned.phases[i].reason.value}.",
             )
             prometheus.record_scaling(
                 self.owner.namespace, self.owner.name, phase.name, before, desired[i]
             )
-        return scaled
 
     def _report_degraded(self, problem: Problem | None) -> None:
         if (problem is not None) == self._degraded:
@@ -213,7 +201,7 @@ class Reconciler:
         except SpecError as error:
             return self._invalid_spec(str(error), generation, previous_status, now)
         self._invalid = None
-        current = [max(d.replicas, 0) if d else 0 for d in deployments]
+        current = [d.replicas if d else 0 for d in deployments]
 
         metrics: list[PhaseMetrics] | None = None
         degraded = None
@@ -238,11 +226,10 @@ class Reconciler:
             prometheus.record_plan(self.owner.namespace, self.owner.name, spec, metrics, plan_)
 
         not_ready = None
-        scaled: list[tuple[str, int, int]] = []
         if not spec.paused:
             not_ready = self._ensure_missing(spec, deployments, desired)
             if plan_ is not None:
-                scaled = self._scale(spec, deployments, desired, plan_, now)
+                self._scale(spec, deployments, plan_, now)
         if not_ready is None and not spec.paused and any(d is None for d in deployments):
             not_ready = Problem("DeploymentsMissing", "Some worker Deployments do not exist yet.")
 
@@ -257,7 +244,7 @@ class Reconciler:
         status = build_status(spec, seen, previous_status, now, generation, self.last_scale_time)
         if status != previous_status:
             self.kube.patch_status(self.owner.namespace, self.owner.name, status)
-        return TickOutcome(status, tuple(desired), tuple(scaled), spec.tick_seconds)
+        return TickOutcome(status, spec.tick_seconds)
 
     def _invalid_spec(
         self,
@@ -276,4 +263,4 @@ class Reconciler:
         status = invalid_spec_status(message, previous_status, now, generation)
         if status != previous_status:
             self.kube.patch_status(self.owner.namespace, self.owner.name, status)
-        return TickOutcome(status, ())
+        return TickOutcome(status)

@@ -43,7 +43,7 @@ MAX_GENDERS = 16
 class NonNegotiableKind(StrEnum):
     VALUE = "value"
     INTEREST = "interest"
-    # A communication-style key, or `conversation_depth`.
+    # A communication-style key (conversation depth is a slider of its own, not a key here).
     PREFERENCE = "preference"
 
 

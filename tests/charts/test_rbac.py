@@ -26,6 +26,7 @@ NAMESPACED_RULES = {
 # kopf scans CRDs only when it serves every namespace (operator/handlers.py turns the
 # scanning off otherwise), so a namespaced operator has no cluster-scoped right at all.
 CRD_READ = {("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"}}
+NAMESPACE_READ = {("", "namespaces"): {"get", "list", "watch"}}
 PEERING = {("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"}}
 CLUSTER_PEERING = {("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"}}
 
@@ -111,7 +112,9 @@ def test_serving_every_namespace_moves_the_rules_into_the_cluster_role() -> None
     assert not rendering.of_kind("Role") and not rendering.of_kind("RoleBinding")
     assert not rendering.of_kind("KopfPeering")
     (cluster_role,) = rendering.of_kind("ClusterRole")
-    assert grants(cluster_role.manifest) == CRD_READ | NAMESPACED_RULES | CLUSTER_PEERING
+    assert grants(cluster_role.manifest) == (
+        CRD_READ | NAMESPACE_READ | NAMESPACED_RULES | CLUSTER_PEERING
+    )
     (peering,) = rendering.of_kind("ClusterKopfPeering")
     assert peering.name == "eros-cluster"
     assert operator_args(rendering) == ["operator", "--all-namespaces", "--peering", "eros-cluster"]

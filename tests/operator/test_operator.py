@@ -213,3 +213,47 @@ async def test_a_spec_the_operator_cannot_use_sets_ready_false_and_touches_nothi
     assert ready["reason"] == "InvalidSpec"
     assert "priority" in ready["message"]
     assert not any(operator.exists(DEPLOYMENTS, d) for d in PHASE_DEPLOYMENTS)
+
+
+async def test_a_missing_redis_secret_sets_degraded_and_creates_idle_deployments(
+    operator: Cluster, redis_client: redis.Redis
+) -> None:
+    await operator.create(
+        EROSPROCESSINGS, processing({**FAST, "redis": {"secretRef": {"name": "nowhere"}}})
+    )
+
+    degraded = await eventually(
+        lambda: (
+            operator.condition("Degraded").get("status") == "True"
+            and operator.condition("Degraded")
+        )
+    )
+    assert degraded["reason"] == "SecretUnavailable"
+    assert "nowhere" in degraded["message"]
+    assert [operator.replicas(d) for d in PHASE_DEPLOYMENTS] == [0, 0, 0]
+
+
+async def test_a_deployment_controlled_by_something_else_is_left_alone(
+    operator: Cluster, redis_client: redis.Redis
+) -> None:
+    foreign = {
+        "metadata": {
+            "name": f"{NAME}-phase-3",
+            "ownerReferences": [
+                {"apiVersion": "v1", "kind": "Other", "name": "x", "uid": "1", "controller": True}
+            ],
+        },
+        "spec": {"replicas": 7, "selector": {"matchLabels": {"app": "other"}}},
+    }
+    await operator.create(DEPLOYMENTS, foreign)
+    seed_idle_users(redis_client, [0, 0, 1])
+    enqueue_jobs(redis_client, "eros-phase-3", 1)
+
+    await operator.create(EROSPROCESSINGS, processing(FAST))
+
+    ready = await eventually(
+        lambda: operator.condition("Ready").get("status") == "False" and operator.condition("Ready")
+    )
+    assert ready["reason"] == "DeploymentConflict"
+    assert operator.replicas(f"{NAME}-phase-3") == 7
+    assert operator.exists(DEPLOYMENTS, f"{NAME}-phase-1")
