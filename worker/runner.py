@@ -256,11 +256,12 @@ class PhaseWorker(Worker):
         elif isinstance(error, JobSuperseded):
             logger.warning("Job %s runs on another worker now; this run stops.", job.id)
         else:
-            gives_up = not job.should_retry
-            super()._finalize_failure(job, queue, execution, exc_info)
             key = JobKey.parse(job.id)
-            if gives_up and key is not None:
+            if not job.should_retry and key is not None:
+                # Before RQ marks it failed: whoever sees the failed status must not find
+                # the job still in the user's halting index.
                 forget_job(self.connection, key.user_id, job.id)
+            super()._finalize_failure(job, queue, execution, exc_info)
 
 
 def _outcome(status: JobStatus, meta: dict[str, Any], *, drained: bool) -> str:
