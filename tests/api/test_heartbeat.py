@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from eros.core.clock import ManualClock
-from tests.conftest import Account
+from tests.conftest import Account, RedisServer
 
 MINUTE_MS = 60_000
 ACTIVE = {"appActive": True, "screenOn": True}
@@ -114,3 +114,22 @@ def test_stats_count_users_per_phase_for_admins_only(
     forbidden = client.get("/api/v1/activity/stats", headers=users[0].headers)
     assert forbidden.status_code == 403
     assert forbidden.json()["code"] == "forbidden"
+
+
+def test_recorded_activity_survives_a_redis_restart(
+    client: TestClient,
+    make_account: Callable[..., Account],
+    clock: ManualClock,
+    redis_server: RedisServer,
+) -> None:
+    account = make_account()
+    _beat(client, account)
+    recorded_at = clock.now_ms()
+    redis_server.stop()
+    redis_server.start()
+    clock.advance(ms=31 * MINUTE_MS)
+    response = client.get("/api/v1/activity/status", headers=account.headers)
+    assert response.status_code == 200, response.text
+    status = response.json()
+    assert status["lastActive"] == recorded_at
+    assert status["processingPhase"] == 2
