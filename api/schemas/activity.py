@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from eros.api.schemas.base import ApiModel
 
 
 class HeartbeatRequest(ApiModel):
-    app_active: bool = Field(description="The app is in the foreground.")
-    screen_on: bool = Field(description="The device screen is on.")
+    # Strict: "true", 1 or "yes" is a client bug to report, not a boolean to guess.
+    app_active: StrictBool = Field(description="The app is in the foreground.")
+    screen_on: StrictBool = Field(description="The device screen is on.")
 
 
 class HeartbeatResponse(ApiModel):

@@ -46,6 +46,19 @@ def test_a_wrong_type_is_a_422_naming_the_field(
     assert body["details"][0]["loc"] == ["body", "appActive"]
 
 
+@pytest.mark.parametrize("value", ["true", 1, 0, None])
+def test_a_boolean_field_takes_only_json_booleans(
+    client: TestClient, make_account: Callable[..., Account], value: object
+) -> None:
+    response = client.post(
+        "/api/v1/heartbeat",
+        json={"appActive": True, "screenOn": value},
+        headers=make_account().headers,
+    )
+    body = _assert_error(response, 422, "validation_error")
+    assert body["details"][0]["loc"] == ["body", "screenOn"]
+
+
 def test_a_missing_field_is_a_422(client: TestClient, make_account: Callable[..., Account]) -> None:
     response = client.post(
         "/api/v1/heartbeat", json={"appActive": True}, headers=make_account().headers
