@@ -40,6 +40,7 @@ __all__ = [
     "Gender",
     "Profile",
     "Weekday",
+    "aclear_reanalysis",
     "age_on",
     "clear_reanalysis",
     "get_profile",
@@ -282,11 +283,20 @@ def pending_reanalysis(conn: psycopg.Connection[Any], limit: int) -> list[tuple[
     return [(row[0], row[1]) for row in rows]
 
 
+_CLEAR_REANALYSIS_SQL = (
+    "UPDATE profiles SET analysis_requested_at = NULL "
+    "WHERE user_id = %s AND analysis_requested_at = %s"
+)
+
+
 def clear_reanalysis(conn: psycopg.Connection[Any], user_id: UUID, requested_at: datetime) -> bool:
     """Clear the flag if it still holds `requested_at`; False when a newer save set it again."""
-    cur = conn.execute(
-        "UPDATE profiles SET analysis_requested_at = NULL "
-        "WHERE user_id = %s AND analysis_requested_at = %s",
-        (user_id, requested_at),
-    )
+    return conn.execute(_CLEAR_REANALYSIS_SQL, (user_id, requested_at)).rowcount == 1
+
+
+async def aclear_reanalysis(
+    conn: psycopg.AsyncConnection[Any], user_id: UUID, requested_at: datetime
+) -> bool:
+    """The asyncio twin of `clear_reanalysis`."""
+    cur = await conn.execute(_CLEAR_REANALYSIS_SQL, (user_id, requested_at))
     return cur.rowcount == 1

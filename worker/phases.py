@@ -32,7 +32,6 @@ from eros.core.analysis.preferences import (
 )
 from eros.core.analysis.store import (
     Evidence,
-    clear_reanalysis_async,
     load_evidence,
     load_patterns,
     load_preferences,
@@ -44,7 +43,7 @@ from eros.core.database import require_database_url
 from eros.core.keys import favourites_cache_key
 from eros.core.llm import ClaudeClient, analysis_client, claim_analysis_call
 from eros.core.phases import Phase
-from eros.core.profiles import get_profile
+from eros.core.profiles import aclear_reanalysis, get_profile
 from eros.core.settings import Settings
 from eros.worker.work import JobContext, WorkRegistry
 
@@ -195,7 +194,7 @@ class DeepPhase:
                     client, daily, now_ms, ctx.settings.daily_matches_cache_ttl_seconds
                 )
             if profile is not None and profile.analysis_requested_at is not None:
-                await clear_reanalysis_async(conn, ctx.user_id, profile.analysis_requested_at)
+                await aclear_reanalysis(conn, ctx.user_id, profile.analysis_requested_at)
         matches = len(daily.matches) if daily is not None else 0
         logger.info(
             "Deep analysis of user %s done with %s preferences and %d daily matches.",

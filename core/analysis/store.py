@@ -282,14 +282,3 @@ async def hidden_candidates(conn: Conn, viewer: UUID, candidates: list[UUID]) ->
         {"ids": candidates, "v": viewer},
     )
     return {row["id"] for row in await cur.fetchall()}
-
-
-async def clear_reanalysis_async(conn: Conn, user_id: UUID, requested_at: datetime) -> bool:
-    """`eros.core.profiles.clear_reanalysis` on an async connection: clears the flag only if
-    no newer profile save set it again meanwhile."""
-    cur = await conn.execute(
-        "UPDATE profiles SET analysis_requested_at = NULL "
-        "WHERE user_id = %s AND analysis_requested_at = %s",
-        (user_id, requested_at),
-    )
-    return cur.rowcount == 1

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from eros.core.clock import ManualClock
 from eros.core.settings import Settings
-from tests.api.profile_support import client_with, profile_body
+from tests.api.profile_support import client_with, profile_body, put_profile, quick_accounts
+from tests.conftest import Account
 from tests.fake_anthropic import FakeAnthropic, Reply, message_body
 
 CHAT_URL = "/api/v1/assistant/chat"
@@ -78,3 +80,22 @@ def leak_everything() -> Reply:
         return json.dumps(message_body(text, "end_turn", "claude-test-model")).encode()
 
     return Reply(render=render)
+
+
+def caller_and_other(
+    app: TestClient, db: psycopg.Connection[Any], clock: ManualClock
+) -> tuple[Account, Account]:
+    """The caller and another user, both with profiles."""
+    caller, other = quick_accounts(db, clock, 2)
+    put_profile(app, caller, OWN_PROFILE)
+    put_profile(app, other, OTHER_PROFILE)
+    return caller, other
+
+
+def send_chat(
+    app: TestClient, account: Account, message: str, conversation_id: str | None = None
+) -> Any:
+    body: dict[str, Any] = {"message": message}
+    if conversation_id:
+        body["conversationId"] = conversation_id
+    return app.post(CHAT_URL, json=body, headers=account.headers)

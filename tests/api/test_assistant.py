@@ -22,12 +22,12 @@ from tests.api.assistant_support import (
     CHAT_URL,
     CONVERSATIONS_URL,
     OTHER_MARKERS,
-    OTHER_PROFILE,
-    OWN_PROFILE,
     TRANSLATE_URL,
     app_without_claude,
+    caller_and_other,
+    send_chat,
 )
-from tests.api.profile_support import assert_error, put_profile, quick_accounts
+from tests.api.profile_support import assert_error, quick_accounts
 from tests.conftest import Account, RedisServer
 
 WEEK_SECONDS = 7 * 24 * 3600
@@ -47,20 +47,13 @@ def app(
 def people(
     app: TestClient, db: psycopg.Connection[Any], clock: ManualClock
 ) -> tuple[Account, Account]:
-    """The caller and another user, both with profiles."""
-    caller, other = quick_accounts(db, clock, 2)
-    put_profile(app, caller, OWN_PROFILE)
-    put_profile(app, other, OTHER_PROFILE)
-    return caller, other
+    return caller_and_other(app, db, clock)
 
 
 def chat(
     app: TestClient, account: Account, message: str, conversation_id: str | None = None
 ) -> Any:
-    body: dict[str, Any] = {"message": message}
-    if conversation_id:
-        body["conversationId"] = conversation_id
-    return app.post(CHAT_URL, json=body, headers=account.headers)
+    return send_chat(app, account, message, conversation_id)
 
 
 def test_a_chat_starts_a_conversation_answered_by_the_rules(

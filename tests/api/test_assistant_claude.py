@@ -19,15 +19,15 @@ from tests.api.assistant_support import (
     ASK_URL,
     CHAT_URL,
     OTHER_MARKERS,
-    OTHER_PROFILE,
     OWN_MARKERS,
-    OWN_PROFILE,
     TRANSLATE_URL,
     app_with_claude,
+    caller_and_other,
     chat_reply,
     leak_everything,
+    send_chat,
 )
-from tests.api.profile_support import put_profile, quick_accounts
+from tests.api.profile_support import quick_accounts
 from tests.conftest import Account
 from tests.fake_anthropic import FakeAnthropic, Reply
 
@@ -56,19 +56,13 @@ def app(
 def people(
     app: TestClient, db: psycopg.Connection[Any], clock: ManualClock
 ) -> tuple[Account, Account]:
-    caller, other = quick_accounts(db, clock, 2)
-    put_profile(app, caller, OWN_PROFILE)
-    put_profile(app, other, OTHER_PROFILE)
-    return caller, other
+    return caller_and_other(app, db, clock)
 
 
 def chat(
     app: TestClient, account: Account, message: str, conversation_id: str | None = None
 ) -> Any:
-    body: dict[str, Any] = {"message": message}
-    if conversation_id:
-        body["conversationId"] = conversation_id
-    response = app.post(CHAT_URL, json=body, headers=account.headers)
+    response = send_chat(app, account, message, conversation_id)
     assert response.status_code == 200, response.text
     return response.json()
 
