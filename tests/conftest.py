@@ -27,6 +27,7 @@ from eros.core.embedded import EmbeddedPostgres, EmbeddedValkey
 from eros.core.migrate import apply_migrations
 from eros.core.settings import Settings
 from eros.core.tokens import Role
+from tests.control_plane import CONTROL_PLANE_ENV, ControlPlane, control_plane_script
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 TEST_ACCESS_TOKEN_TTL_SECONDS = 7 * 24 * 3600
@@ -190,6 +191,34 @@ def make_account(client: TestClient, database_url: str) -> Callable[..., Account
     return make
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def control_plane(servers_dir: Path) -> Iterator[ControlPlane]:
+    """A real kube-apiserver (with etcd and the controller manager), once per session."""
+    script = control_plane_script()
+    if script is None:
+        pytest.skip(
+            f"no Kubernetes control plane binaries: set {CONTROL_PLANE_ENV} to the folder "
+            "holding `control-plane` and `bin/` (by default ../shared/kube)"
+        )
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed")
+    plane = ControlPlane.start(script, servers_dir / "kube")
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="session")
+def eros_crds(control_plane: ControlPlane, repo_root: Path) -> ControlPlane:
+    """The control plane with the project's CRDs applied, as `kubectl apply -f crds/` does."""
+    control_plane.kubectl("apply", "-f", str(repo_root / "crds"))
+    control_plane.kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"
+    )
+    return control_plane
