@@ -36,10 +36,12 @@ COPY cli ./cli
 # Every dependency ships manylinux wheels for CPython 3.11, so no compiler is
 # needed; the cache mount keeps downloads between builds without baking them
 # into a layer. `.` without extras: the `embedded` servers (used by `eros dev`)
-# and the `dev` tools never go into the image.
+# and the `dev` tools never go into the image. `-P`: WORKDIR /src holds the
+# project's `operator/` folder, which would otherwise shadow the standard
+# library's `operator` module and break `venv` itself.
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip wheel --wheel-dir /wheels . \
- && python -m venv /opt/eros \
+ && python -P -m venv /opt/eros \
  && /opt/eros/bin/pip install --no-index --find-links /wheels eros \
  && /opt/eros/bin/pip uninstall --yes pip setuptools
 

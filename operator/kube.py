@@ -29,6 +29,7 @@ from eros.operator.spec import GROUP, PLURAL, VERSION
 
 logger = logging.getLogger(__name__)
 
+HTTP_FORBIDDEN = 403
 HTTP_NOT_FOUND = 404
 HTTP_CONFLICT = 409
 MERGE_PATCH = "application/merge-patch+json"
@@ -51,6 +52,14 @@ class EnsureResult:
 
 class SecretUnavailable(Exception):
     """The Redis Secret or its key does not exist (yet)."""
+
+    reason = "SecretUnavailable"
+
+
+class SecretForbidden(SecretUnavailable):
+    """The operator's ServiceAccount may not read the Redis Secret (RBAC)."""
+
+    reason = "SecretForbidden"
 
 
 class OwnershipConflict(Exception):
@@ -107,6 +116,14 @@ class Kube:
         except ApiException as error:
             if error.status == HTTP_NOT_FOUND:
                 raise SecretUnavailable(f"Secret {namespace}/{name} does not exist.") from error
+            if error.status == HTTP_FORBIDDEN:
+                # Not a passing failure: retrying every few seconds would hide it from the
+                # resource's status, so it is reported like a missing Secret, with the fix.
+                raise SecretForbidden(
+                    f"The operator's ServiceAccount may not get Secret {namespace}/{name}; "
+                    "grant get on it (the chart grants it to the Secrets listed in "
+                    "operator.redisSecretNames, besides its own Redis Secret)."
+                ) from error
             raise
         data = secret.get("data") or {}
         if key not in data:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 
+from eros.operator.peering import effective_priority, replica_identity
 from eros.operator.runtime import (
     DEFAULT_LIVENESS_PORT,
     DEFAULT_METRICS_PORT,
@@ -14,9 +14,6 @@ from eros.operator.runtime import (
     OperatorOptions,
 )
 
-# Kopf pauses every operator that sees a peer of equal priority, so replicas draw
-# distinct random priorities (as kopf's docs suggest with $RANDOM): one acts, the rest wait.
-MAX_RANDOM_PRIORITY = 32767
 NAMESPACE_ENV = "POD_NAMESPACE"
 
 
@@ -65,7 +62,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument(
         "--priority",
         type=int,
-        help="Peering priority; the highest acts (default: random).",
+        default=0,
+        help="Peering priority; the highest acts. Replicas of equal priority are ordered by "
+        "their pod name ($POD_NAME, else host name and pid): the kopf priority is "
+        "PRIORITY * 2**20 + a number below 2**20 derived from it (default: 0).",
     )
     parser.add_argument(
         "--log-level",
@@ -91,9 +91,10 @@ def options_from_args(args: argparse.Namespace) -> OperatorOptions:
                 f"eros operator: give --namespace or --all-namespaces (or set ${NAMESPACE_ENV})."
             )
         namespaces = (default,)
-    priority = args.priority
-    if priority is None:
-        priority = random.randint(0, MAX_RANDOM_PRIORITY)
+    try:
+        priority = effective_priority(args.priority, replica_identity())
+    except ValueError as error:
+        raise SystemExit(f"eros operator: {error}") from None
     return OperatorOptions(
         namespaces=namespaces,
         clusterwide=bool(args.all_namespaces),

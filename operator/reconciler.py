@@ -208,11 +208,7 @@ class Reconciler:
         try:
             metrics = self._metrics(spec, now)
         except (SecretUnavailable, MetricsUnavailable) as error:
-            reason = (
-                "SecretUnavailable"
-                if isinstance(error, SecretUnavailable)
-                else "MetricsUnavailable"
-            )
+            reason = error.reason if isinstance(error, SecretUnavailable) else "MetricsUnavailable"
             degraded = Problem(reason, str(error))
             prometheus.ERRORS.labels(self.owner.namespace, self.owner.name, reason).inc()
         self._report_degraded(degraded)

@@ -27,7 +27,12 @@ from eros.core.embedded import EmbeddedPostgres, EmbeddedValkey
 from eros.core.migrate import apply_migrations
 from eros.core.settings import Settings
 from eros.core.tokens import Role
-from tests.control_plane import CONTROL_PLANE_ENV, ControlPlane, control_plane_script
+from tests.control_plane import (
+    CONTROL_PLANE_ENV,
+    REQUIRE_KUBE_ENV,
+    ControlPlane,
+    control_plane_script,
+)
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 TEST_ACCESS_TOKEN_TTL_SECONDS = 7 * 24 * 3600
@@ -199,14 +204,18 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def control_plane(servers_dir: Path) -> Iterator[ControlPlane]:
     """A real kube-apiserver (with etcd and the controller manager), once per session."""
+    # CI sets REQUIRE_KUBE_ENV, so that a missing control plane fails there instead of
+    # silently skipping the whole tier.
+    missing = pytest.fail if os.environ.get(REQUIRE_KUBE_ENV) else pytest.skip
     script = control_plane_script()
     if script is None:
-        pytest.skip(
+        missing(
             f"no Kubernetes control plane binaries: set {CONTROL_PLANE_ENV} to the folder "
             "holding `control-plane` and `bin/` (by default ../shared/kube)"
         )
     if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not installed")
+        missing("kubectl is not installed")
+    assert script is not None
     plane = ControlPlane.start(script, servers_dir / "kube")
     try:
         yield plane
@@ -218,7 +227,5 @@ def control_plane(servers_dir: Path) -> Iterator[ControlPlane]:
 def eros_crds(control_plane: ControlPlane, repo_root: Path) -> ControlPlane:
     """The control plane with the project's CRDs applied, as `kubectl apply -f crds/` does."""
     control_plane.kubectl("apply", "-f", str(repo_root / "crds"))
-    control_plane.kubectl(
-        "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"
-    )
+    control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
     return control_plane

@@ -25,6 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Where the binaries and the start script live; CI lays `shared/` beside the clone.
 CONTROL_PLANE_ENV = "EROS_KUBE_CONTROL_PLANE"
 DEFAULT_CONTROL_PLANE_DIR = REPO_ROOT.parent / "shared" / "kube"
+# Set (to anything) where the kube tier must run: a missing control plane then fails.
+REQUIRE_KUBE_ENV = "EROS_REQUIRE_KUBE"
 SCRIPT_NAME = "control-plane"
 START_TIMEOUT_SECONDS = 120
 KUBECTL_TIMEOUT_SECONDS = 60

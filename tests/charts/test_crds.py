@@ -231,3 +231,32 @@ def test_the_workers_run_the_charts_image_and_read_redis_from_the_charts_secret(
     assert spec["redis"]["secretRef"] == redis_env["valueFrom"]["secretKeyRef"]
     # The operator adds EROS_REDIS_URL from secretRef; a second definition would clash.
     assert "EROS_REDIS_URL" not in {env["name"] for env in spec["worker"]["env"]}
+
+
+# Where the oldest supported Kubernetes is stated; Chart.yaml's kubeVersion is the owner.
+KUBERNETES_VERSION_STATEMENTS = (
+    "README.md",
+    "docs/kubernetes.md",
+    "docs/operator.md",
+    "charts/eros/README.md",
+    "charts/eros/values.yaml",
+    "crds/erosprocessing.yaml",
+)
+STATED_VERSION = re.compile(r"Kubernetes v?(1\.\d+)|kubeVersion: \"?>=\s*v?(1\.\d+)")
+
+
+def test_the_docs_state_the_charts_minimum_kubernetes_version() -> None:
+    minimum = ".".join(kube_version().split(".")[:2])
+    stated = {
+        name: {a or b for a, b in STATED_VERSION.findall((REPO_ROOT / name).read_text())}
+        for name in KUBERNETES_VERSION_STATEMENTS
+    }
+    assert stated["docs/kubernetes.md"] and stated["docs/operator.md"], stated
+    assert all(versions <= {minimum} for versions in stated.values()), (minimum, stated)
+
+
+def test_the_minimum_kubernetes_version_has_the_crds_cel_features() -> None:
+    # CRD validation rules may use CEL's quantity library from Kubernetes 1.29 on.
+    minor = int(kube_version().split(".")[1])
+    uses_quantities = "isQuantity(" in (SOURCE_CRDS / "erosprocessing.yaml").read_text()
+    assert not uses_quantities or minor >= 29

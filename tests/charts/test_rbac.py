@@ -14,21 +14,23 @@ from tests.charts.chart import (
     scenario_values,
 )
 
-# What the operator touches wherever it serves ErosProcessing resources.
+# Exactly the verbs the operator sends wherever it serves ErosProcessing resources: kopf
+# lists, watches and patches, and posts Events; it never gets one object or updates one.
 NAMESPACED_RULES = {
-    ("eros.dev", "erosprocessings"): {"get", "list", "watch", "patch", "update"},
-    ("eros.dev", "erosprocessings/status"): {"get", "patch", "update"},
-    ("apps", "deployments"): {"create", "get", "list", "watch", "patch", "update", "delete"},
-    ("", "events"): {"create", "patch"},
+    ("eros.dev", "erosprocessings"): {"list", "watch", "patch"},
+    ("eros.dev", "erosprocessings/status"): {"patch"},
+    # kopf's index lists and watches them; the operator reads one before changing it.
+    ("apps", "deployments"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("", "events"): {"create"},
     # The Redis URL of the ErosProcessing (its spec.redis.secretRef), by name only.
     ("", "secrets"): {"get"},
 }
 # kopf scans CRDs only when it serves every namespace (operator/handlers.py turns the
 # scanning off otherwise), so a namespaced operator has no cluster-scoped right at all.
-CRD_READ = {("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"}}
-NAMESPACE_READ = {("", "namespaces"): {"get", "list", "watch"}}
-PEERING = {("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"}}
-CLUSTER_PEERING = {("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"}}
+CRD_READ = {("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"}}
+NAMESPACE_READ = {("", "namespaces"): {"list", "watch"}}
+PEERING = {("kopf.dev", "kopfpeerings"): {"list", "watch", "patch"}}
+CLUSTER_PEERING = {("kopf.dev", "clusterkopfpeerings"): {"list", "watch", "patch"}}
 
 
 def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:

@@ -25,8 +25,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CRD_PATH = REPO_ROOT / "crds" / "erosprocessing.yaml"
 
 
-def load_crd() -> dict[str, Any]:
+@cache
+def _parsed_crd() -> dict[str, Any]:
+    # Parsed once: the time zone list makes the file slow to parse in pure Python.
     return dict(yaml.safe_load(CRD_PATH.read_text()))
+
+
+def load_crd() -> dict[str, Any]:
+    return copy.deepcopy(_parsed_crd())
 
 
 def openapi_schema() -> dict[str, Any]:
@@ -90,7 +96,7 @@ def _quantity(text: celtypes.Value) -> Quantity:
 
 def _compare(a: celtypes.Value, b: celtypes.Value) -> int:
     left, right = parse_quantity(str(a)), parse_quantity(str(b))
-    return (left > right) - (left < right)
+    return int(left > right) - int(left < right)
 
 
 CEL_FUNCTIONS: dict[str, Any] = {

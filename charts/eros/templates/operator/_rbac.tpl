@@ -3,23 +3,28 @@ The rules the operator needs wherever it serves ErosProcessing resources,
 shared by the namespaced Roles and the cluster-wide ClusterRole.
 */}}
 {{- define "eros.operator.namespacedRules" -}}
+# Only the verbs the operator sends (an audit of a full run lists no others):
+# kopf lists and watches, merge- and JSON-patches, and posts Events; it never
+# gets a single object or replaces one with update.
 # Its custom resources: kopf watches them and patches finalizers and its
 # progress annotations onto them.
 - apiGroups: ["eros.dev"]
   resources: ["erosprocessings"]
-  verbs: ["get", "list", "watch", "patch", "update"]
-# Their status: idle users, replicas and conditions per phase.
+  verbs: ["list", "watch", "patch"]
+# Their status: idle users, replicas and conditions per phase, merge-patched.
 - apiGroups: ["eros.dev"]
   resources: ["erosprocessings/status"]
-  verbs: ["get", "patch", "update"]
-# The per-phase worker Deployments it creates, scales and deletes.
+  verbs: ["patch"]
+# The per-phase worker Deployments: kopf's index lists and watches them, the
+# operator reads one before it patches, scales or deletes it.
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["create", "get", "list", "watch", "patch", "update", "delete"]
-# Events about scaling and handler errors, shown by `kubectl describe`.
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# Events about scaling and handler errors, shown by `kubectl describe`; kopf
+# posts a new one each time and never patches an old one.
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 # The Redis URL each ErosProcessing names in spec.redis.secretRef, where the
 # operator reads the metrics from: only these Secrets, only by name.
 - apiGroups: [""]
