@@ -5,7 +5,8 @@
 - a daemon per ErosProcessing: every tick, `Reconciler.tick` (metrics, plan, scale, status);
 - an index of the worker Deployments, so that ticks read replicas from memory, not the API;
 - delete: remove the worker Deployments (owner references would too, but later);
-- probe: the liveness endpoint fails when a daemon stopped ticking.
+- probes: the liveness endpoint fails when a daemon stopped ticking, and lists what a
+  person must fix (a Secret the operator may not read, an invalid spec) without failing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from eros.operator.manifests import (
     Owner,
     build_worker_deployment,
     deployment_name,
+    observe_deployment,
 )
 from eros.operator.prometheus import MetricsServer
 from eros.operator.reconciler import Reconciler
@@ -133,6 +135,13 @@ def ticks(memo: kopf.Memo, **_: Any) -> dict[str, float]:
     return heartbeats.check()
 
 
+@kopf.on.probe(id="problems")
+def problems(memo: kopf.Memo, **_: Any) -> dict[str, str]:
+    """What a person must fix, by resource; reported without failing the probe."""
+    heartbeats: Heartbeats = memo.heartbeats
+    return heartbeats.problems()
+
+
 @kopf.index(
     "apps",
     "v1",
@@ -147,14 +156,7 @@ def worker_deployments(
         phase = int(labels.get(LABEL_PHASE, ""))
     except ValueError:
         return {}
-    spec = body.get("spec") or {}
-    status = body.get("status") or {}
-    state = DeploymentState(
-        name=name,
-        replicas=int(spec.get("replicas") or 0),
-        ready_replicas=int(status.get("readyReplicas") or 0),
-    )
-    return {(namespace or "", labels.get(LABEL_INSTANCE, ""), phase): state}
+    return {(namespace or "", labels.get(LABEL_INSTANCE, ""), phase): observe_deployment(body)}
 
 
 def _owner(name: str, namespace: str | None, uid: str) -> Owner:
@@ -272,7 +274,13 @@ async def _tick_until_stopped(
                 f"Kubernetes API call failed: {error.status} {error.reason}",
                 delay=HANDLER_BACKOFF_SECONDS,
             ) from error
-        heartbeats.beat(owner.namespace, owner.name, outcome.tick_seconds)
+        problem = outcome.problem
+        heartbeats.beat(
+            owner.namespace,
+            owner.name,
+            outcome.tick_seconds,
+            f"{problem.reason}: {problem.message}" if problem else None,
+        )
         await _sleep_unless_stopped(stopped, outcome.tick_seconds - (loop.time() - started))
 
 

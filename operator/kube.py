@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 HTTP_FORBIDDEN = 403
 HTTP_NOT_FOUND = 404
 HTTP_CONFLICT = 409
+HTTP_UNPROCESSABLE = 422
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 # A single slow call must not stall a tick for long; the next tick retries.

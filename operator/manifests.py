@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from eros.operator.quantity import QuantityError, cpu_millicores
 from eros.operator.spec import API_VERSION, KIND, PhaseSpec, ProcessingSpec
+from eros.operator.status import DeploymentState
 
 APP_NAME = "eros"
 OPERATOR_NAME = "eros-operator"
@@ -132,6 +134,33 @@ def template_hash(template: Mapping[str, Any]) -> str:
         {"template": template, "strategy": ROLLING_UPDATE}, sort_keys=True, separators=(",", ":")
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def desired_template_hash(owner: Owner, spec: ProcessingSpec, phase: PhaseSpec) -> str:
+    """The template hash a phase's Deployment carries once it matches the spec."""
+    return template_hash(build_pod_template(owner, spec, phase))
+
+
+def observe_deployment(body: Mapping[str, Any]) -> DeploymentState:
+    """What a tick needs of a worker Deployment as the API serves it."""
+    metadata = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    pod_spec = (spec.get("template") or {}).get("spec") or {}
+    cpu = 0
+    for container in pod_spec.get("containers") or []:
+        if container.get("name") == CONTAINER_NAME:
+            requests = (container.get("resources") or {}).get("requests") or {}
+            try:
+                cpu = cpu_millicores(requests.get("cpu", 0))
+            except QuantityError:  # edited by hand into nonsense: it holds no known CPU
+                cpu = 0
+    return DeploymentState(
+        name=str(metadata.get("name") or ""),
+        replicas=int(spec.get("replicas") or 0),
+        ready_replicas=int((body.get("status") or {}).get("readyReplicas") or 0),
+        cpu_millicores=cpu,
+        template_hash=str((metadata.get("annotations") or {}).get(ANNOTATION_TEMPLATE_HASH, "")),
+    )
 
 
 def build_worker_deployment(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,13 +20,15 @@ from kubernetes.client import ApiException
 
 from eros.operator import prometheus
 from eros.operator.kube import (
+    HTTP_CONFLICT,
     HTTP_NOT_FOUND,
+    HTTP_UNPROCESSABLE,
     Ensured,
     Kube,
     OwnershipConflict,
     SecretUnavailable,
 )
-from eros.operator.manifests import Owner, build_worker_deployment
+from eros.operator.manifests import Owner, build_worker_deployment, desired_template_hash
 from eros.operator.metrics_source import MetricsUnavailable, RedisMetricsSource
 from eros.operator.planner import PhaseMetrics, Plan, PlannerState, plan
 from eros.operator.spec import (
@@ -37,6 +39,7 @@ from eros.operator.spec import (
     parse_spec,
 )
 from eros.operator.status import (
+    INVALID_SPEC_REASON,
     DeploymentState,
     Observation,
     Problem,
@@ -47,6 +50,9 @@ from eros.operator.status import (
 logger = logging.getLogger(__name__)
 
 MS_PER_SECOND = 1000
+# A patch that lost a race (a changed resourceVersion fails its test op) is retried next tick.
+RETRY_NEXT_TICK = frozenset({HTTP_CONFLICT, HTTP_UNPROCESSABLE})
+CONFLICT_REASON = "DeploymentConflict"
 
 EventSink = Callable[[str, str, str], None]  # (type, reason, message)
 
@@ -55,10 +61,25 @@ def _no_events(kind: str, reason: str, message: str) -> None:
     """The event sink of a reconciler run outside kopf."""
 
 
+def _pending_problem(spec: ProcessingSpec, pending: Sequence[str]) -> Problem | None:
+    if not pending:
+        return None
+    phases = ", ".join(pending)
+    if spec.paused:
+        return Problem(
+            "ChangesPending",
+            f"spec.paused is true, so the Deployments of {phases} do not match the resource; "
+            "they are brought in line when it is resumed.",
+        )
+    return Problem("Updating", f"The Deployments of {phases} are being brought in line.")
+
+
 @dataclass(frozen=True)
 class TickOutcome:
     status: Mapping[str, Any]
     tick_seconds: int = DEFAULT_TICK_SECONDS  # until the next tick, from the spec
+    # What a person must fix (not what the next ticks resolve by themselves), for /healthz.
+    problem: Problem | None = None
 
 
 @dataclass
@@ -72,7 +93,7 @@ class Reconciler:
     last_scale_time: datetime | None = None
     _source: RedisMetricsSource | None = field(default=None, init=False, repr=False)
     _source_ref: RedisSecretRef | None = field(default=None, init=False, repr=False)
-    _degraded: bool = field(default=False, init=False)
+    _degraded: Problem | None = field(default=None, init=False)
     _invalid: str | None = field(default=None, init=False)
 
     def close(self) -> None:
@@ -96,29 +117,62 @@ class Reconciler:
             self._drop_source()
             raise
 
-    def _ensure_missing(
+    def _ensure(
         self,
         spec: ProcessingSpec,
         deployments: list[DeploymentState | None],
         desired: Sequence[int],
     ) -> Problem | None:
-        """Create the Deployments that do not exist (deleted by hand, or not yet made)."""
+        """Create the missing Deployments and patch those whose template is not the spec's.
+
+        The update handler patches templates as soon as the spec changes; this catches what
+        it could not (a conflict, a Deployment deleted or recreated by hand) on the next tick.
+        """
         problem = None
         for i, phase in enumerate(spec.phases):
-            if deployments[i] is not None:
+            want = desired_template_hash(self.owner, spec, phase)
+            current = deployments[i]
+            if current is not None and current.template_hash == want:
                 continue
             manifest = build_worker_deployment(self.owner, spec, phase, desired[i])
+            name = manifest["metadata"]["name"]
             try:
                 result = self.kube.ensure_deployment(manifest)
             except OwnershipConflict as error:
-                problem = Problem("DeploymentConflict", str(error))
+                problem = Problem(CONFLICT_REASON, str(error))
                 continue
-            name = manifest["metadata"]["name"]
+            except ApiException as error:
+                if error.status not in RETRY_NEXT_TICK:
+                    raise
+                # Someone else (the update handler, a person) changed it meanwhile.
+                problem = problem or Problem(
+                    "Updating", f"Deployment {name} changed while it was patched; retrying."
+                )
+                continue
             if result.outcome is Ensured.CREATED:
                 logger.info("Created worker Deployment %s/%s.", self.owner.namespace, name)
                 self.emit("Normal", "Created", f"Created worker Deployment {name}.")
-            deployments[i] = DeploymentState(name, result.replicas, 0)
+            elif result.outcome is Ensured.PATCHED:
+                logger.info("Updated worker Deployment %s/%s.", self.owner.namespace, name)
+            deployments[i] = DeploymentState(
+                name,
+                result.replicas,
+                current.ready_replicas if current else 0,
+                phase.cpu_per_worker_millicores,
+                want,
+            )
         return problem
+
+    def _pending(
+        self, spec: ProcessingSpec, deployments: Sequence[DeploymentState | None]
+    ) -> list[str]:
+        """The phases whose Deployment is missing or was made from another spec."""
+        return [
+            phase.name
+            for phase, deployment in zip(spec.phases, deployments, strict=True)
+            if deployment is None
+            or deployment.template_hash != desired_template_hash(self.owner, spec, phase)
+        ]
 
     def _scale(
         self,
@@ -140,7 +194,7 @@ class Reconciler:
                     continue
                 raise
             before = current.replicas
-            deployments[i] = DeploymentState(current.name, desired[i], current.ready_replicas)
+            deployments[i] = replace(current, replicas=desired[i])
             self.last_scale_time = now
             self.emit(
                 "Normal",
@@ -153,10 +207,11 @@ class Reconciler:
             )
 
     def _report_degraded(self, problem: Problem | None) -> None:
-        if (problem is not None) == self._degraded:
+        """Log and post an Event when the metrics become unavailable, change why, or return."""
+        before, self._degraded = self._degraded, problem
+        if problem == before:
             return
-        self._degraded = problem is not None
-        prometheus.DEGRADED.labels(self.owner.namespace, self.owner.name).set(int(self._degraded))
+        prometheus.DEGRADED.labels(self.owner.namespace, self.owner.name).set(int(bool(problem)))
         if problem is not None:
             logger.warning(
                 "Metrics of %s/%s are unavailable, keeping the replicas: %s",
@@ -199,7 +254,7 @@ class Reconciler:
         try:
             spec = parse_spec(raw_spec)
         except SpecError as error:
-            return self._invalid_spec(str(error), generation, previous_status, now)
+            return self._invalid_spec(str(error), generation, previous_status, deployments, now)
         self._invalid = None
         current = [d.replicas if d else 0 for d in deployments]
 
@@ -223,11 +278,10 @@ class Reconciler:
 
         not_ready = None
         if not spec.paused:
-            not_ready = self._ensure_missing(spec, deployments, desired)
+            not_ready = self._ensure(spec, deployments, desired)
             if plan_ is not None:
                 self._scale(spec, deployments, plan_, now)
-        if not_ready is None and not spec.paused and any(d is None for d in deployments):
-            not_ready = Problem("DeploymentsMissing", "Some worker Deployments do not exist yet.")
+        not_ready = not_ready or _pending_problem(spec, self._pending(spec, deployments))
 
         seen = Observation(
             metrics=metrics,
@@ -240,13 +294,15 @@ class Reconciler:
         status = build_status(spec, seen, previous_status, now, generation, self.last_scale_time)
         if status != previous_status:
             self.kube.patch_status(self.owner.namespace, self.owner.name, status)
-        return TickOutcome(status, spec.tick_seconds)
+        conflict = not_ready if not_ready and not_ready.reason == CONFLICT_REASON else None
+        return TickOutcome(status, spec.tick_seconds, degraded or conflict)
 
     def _invalid_spec(
         self,
         message: str,
         generation: int | None,
         previous_status: Mapping[str, Any],
+        deployments: Sequence[DeploymentState | None],
         now: datetime,
     ) -> TickOutcome:
         if self._invalid != message:
@@ -254,9 +310,11 @@ class Reconciler:
             logger.error(
                 "Spec of %s/%s is invalid: %s", self.owner.namespace, self.owner.name, message
             )
-            self.emit("Warning", "InvalidSpec", message)
-            prometheus.ERRORS.labels(self.owner.namespace, self.owner.name, "InvalidSpec").inc()
-        status = invalid_spec_status(message, previous_status, now, generation)
+            self.emit("Warning", INVALID_SPEC_REASON, message)
+            prometheus.ERRORS.labels(
+                self.owner.namespace, self.owner.name, INVALID_SPEC_REASON
+            ).inc()
+        status = invalid_spec_status(message, deployments, previous_status, now, generation)
         if status != previous_status:
             self.kube.patch_status(self.owner.namespace, self.owner.name, status)
-        return TickOutcome(status)
+        return TickOutcome(status, problem=Problem(INVALID_SPEC_REASON, message))

@@ -35,19 +35,37 @@ class StuckDaemon(Exception):
 
 @dataclass
 class Heartbeats:
-    """When each resource's daemon last finished a tick, for the liveness probe."""
+    """When each resource's daemon last finished a tick, and what it could not fix itself.
+
+    Read by the `/healthz` probes: a stuck daemon fails the liveness probe (a restart may
+    help); a problem only a person can fix (RBAC, a missing Secret) is reported there
+    without failing it, since restarting the operator would not fix it.
+    """
 
     clock: Callable[[], float] = time.monotonic
     _beats: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    _problems: dict[tuple[str, str], str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def beat(self, namespace: str, name: str, tick_seconds: float) -> None:
+    def beat(
+        self, namespace: str, name: str, tick_seconds: float, problem: str | None = None
+    ) -> None:
         with self._lock:
             self._beats[(namespace, name)] = (self.clock(), tick_seconds)
+            if problem is None:
+                self._problems.pop((namespace, name), None)
+            else:
+                self._problems[(namespace, name)] = problem
 
     def forget(self, namespace: str, name: str) -> None:
         with self._lock:
             self._beats.pop((namespace, name), None)
+            self._problems.pop((namespace, name), None)
+
+    def problems(self) -> dict[str, str]:
+        """What each resource's last tick could not do, as "Reason: sentence"."""
+        with self._lock:
+            return {f"{ns}/{name}": text for (ns, name), text in sorted(self._problems.items())}
 
     def check(self) -> dict[str, float]:
         """Seconds since each resource's last tick; raises if one is stuck."""

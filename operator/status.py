@@ -18,6 +18,8 @@ from eros.operator.planner import PhaseMetrics, Plan, phase_budget_replicas
 from eros.operator.quantity import format_millicores
 from eros.operator.spec import ProcessingSpec
 
+INVALID_SPEC_REASON = "InvalidSpec"
+
 
 class ConditionType(StrEnum):
     READY = "Ready"
@@ -31,6 +33,8 @@ class DeploymentState:
     name: str
     replicas: int
     ready_replicas: int
+    cpu_millicores: int = 0  # what each replica requests (and is limited to)
+    template_hash: str = ""  # the operator's annotation: which spec its pod template is from
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,16 @@ class Observation:
     deployments: Sequence[DeploymentState | None]
     degraded: Problem | None = None
     not_ready: Problem | None = None
+
+    @property
+    def running(self) -> tuple[int, ...]:
+        """The replicas each phase's Deployment has (0 where there is none)."""
+        return tuple(d.replicas if d else 0 for d in self.deployments)
+
+    @property
+    def running_cpu(self) -> tuple[int, ...]:
+        """The millicores each phase's Deployment holds: its replicas times their CPU."""
+        return tuple(d.replicas * d.cpu_millicores if d else 0 for d in self.deployments)
 
 
 def timestamp(moment: datetime) -> str:
@@ -81,6 +95,32 @@ def _condition(
     return condition
 
 
+def _active(seen: Observation) -> tuple[bool, str, str]:
+    workers = sum(seen.running)
+    if workers > 0:
+        return True, "WorkersRunning", f"{workers} worker replicas run across all phases."
+    if seen.plan is not None:
+        return False, "NoWork", "No phase has idle users with work to do."
+    return False, "NoWorkers", "No phase has worker replicas."
+
+
+def _degraded(spec: ProcessingSpec | None, seen: Observation) -> tuple[bool, str, str]:
+    if seen.degraded is not None:
+        message = seen.degraded.message + " Replicas are kept as they are."
+        return True, seen.degraded.reason, message
+    if spec is None:
+        return False, INVALID_SPEC_REASON, "Metrics are not read while the spec is invalid."
+    return False, "MetricsAvailable", "Idle users and jobs were read from Redis."
+
+
+def _paused(spec: ProcessingSpec | None) -> tuple[bool, str, str]:
+    if spec is None:
+        return False, INVALID_SPEC_REASON, "Nothing is scaled until the spec is valid."
+    if spec.paused:
+        return True, "PausedBySpec", "spec.paused is true: nothing is created, patched or scaled."
+    return False, "NotPaused", "Scaling is active."
+
+
 def build_conditions(
     spec: ProcessingSpec | None,
     seen: Observation,
@@ -88,55 +128,18 @@ def build_conditions(
     now: datetime,
     generation: int | None,
 ) -> list[dict[str, Any]]:
+    """Ready, Active, Degraded and Paused; None as the spec means it could not be parsed."""
     before = {str(c.get("type")): c for c in previous}
-    workers = sum(seen.desired)
-    paused = bool(spec and spec.paused)
-    not_ready = seen.not_ready or Problem(
-        "Reconciled", "The worker Deployments match the resource."
-    )
+    ready = seen.not_ready or Problem("Reconciled", "The worker Deployments match the resource.")
+    states = {
+        ConditionType.READY: (seen.not_ready is None, ready.reason, ready.message),
+        ConditionType.ACTIVE: _active(seen),
+        ConditionType.DEGRADED: _degraded(spec, seen),
+        ConditionType.PAUSED: _paused(spec),
+    }
     return [
-        _condition(
-            ConditionType.READY,
-            seen.not_ready is None,
-            not_ready.reason,
-            not_ready.message,
-            before,
-            now,
-            generation,
-        ),
-        _condition(
-            ConditionType.ACTIVE,
-            workers > 0,
-            "WorkersRunning" if workers > 0 else "NoWork",
-            f"{workers} worker replicas across all phases."
-            if workers > 0
-            else "No phase has idle users with work to do.",
-            before,
-            now,
-            generation,
-        ),
-        _condition(
-            ConditionType.DEGRADED,
-            seen.degraded is not None,
-            seen.degraded.reason if seen.degraded else "MetricsAvailable",
-            seen.degraded.message + " Replicas are kept as they are."
-            if seen.degraded
-            else "Idle users and jobs were read from Redis.",
-            before,
-            now,
-            generation,
-        ),
-        _condition(
-            ConditionType.PAUSED,
-            paused,
-            "PausedBySpec" if paused else "NotPaused",
-            "spec.paused is true: nothing is created, patched or scaled."
-            if paused
-            else "Scaling is active.",
-            before,
-            now,
-            generation,
-        ),
+        _condition(kind, good, reason, message, before, now, generation)
+        for kind, (good, reason, message) in states.items()
     ]
 
 
@@ -167,7 +170,9 @@ def _phase_status(
         desiredReplicas=desired,
         currentReplicas=deployment.replicas if deployment else 0,
         readyReplicas=deployment.ready_replicas if deployment else 0,
-        cpuAllocated=format_millicores(desired * phase.cpu_per_worker_millicores),
+        # What the Deployment holds, not what the planner wants: paused, degraded or with
+        # an edit still rolling out, the two differ.
+        cpuAllocated=format_millicores(seen.running_cpu[index]),
     )
     entry["budgetReplicas"] = phase_budget_replicas(spec)[index]
     if seen.plan is not None:
@@ -198,12 +203,7 @@ def build_status(
         "desiredReplicas": sum(seen.desired),
         "replicas": sum(d.replicas for d in seen.deployments if d),
         "readyReplicas": sum(d.ready_replicas for d in seen.deployments if d),
-        "cpuAllocated": format_millicores(
-            sum(
-                n * phase.cpu_per_worker_millicores
-                for n, phase in zip(seen.desired, spec.phases, strict=True)
-            )
-        ),
+        "cpuAllocated": format_millicores(sum(seen.running_cpu)),
         "phases": phases,
         "conditions": build_conditions(
             spec, seen, previous.get("conditions") or [], now, generation
@@ -219,17 +219,28 @@ def build_status(
 
 
 def invalid_spec_status(
-    message: str, previous: Mapping[str, Any], now: datetime, generation: int | None
+    message: str,
+    deployments: Sequence[DeploymentState | None],
+    previous: Mapping[str, Any],
+    now: datetime,
+    generation: int | None,
 ) -> dict[str, Any]:
-    """The status of a resource whose spec cannot be acted on: only the conditions change."""
+    """The status of a resource whose spec cannot be acted on.
+
+    The phase figures stay as last seen (the spec that would name them is unusable); the
+    replica totals and conditions say what the Deployments, kept as they are, really run.
+    """
     seen = Observation(
         metrics=None,
         plan=None,
         desired=(),
-        deployments=(),
-        not_ready=Problem("InvalidSpec", message),
+        deployments=deployments,
+        not_ready=Problem(INVALID_SPEC_REASON, message),
     )
     status = {k: v for k, v in previous.items() if k != "conditions"}
+    status["replicas"] = sum(seen.running)
+    status["readyReplicas"] = sum(d.ready_replicas for d in deployments if d)
+    status["cpuAllocated"] = format_millicores(sum(seen.running_cpu))
     status["conditions"] = build_conditions(
         None, seen, previous.get("conditions") or [], now, generation
     )

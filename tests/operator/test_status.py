@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eros.operator.planner import PhaseMetrics, PlannerState, plan
-from eros.operator.spec import parse_spec
+from eros.operator.spec import DEFAULT_PHASES, parse_spec
 from eros.operator.status import (
     DeploymentState,
     Observation,
@@ -19,9 +19,9 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SPEC = parse_spec({})
 METRICS = [PhaseMetrics(5, 3, 1), PhaseMetrics(2, 0, 0), PhaseMetrics(1, 2, 0)]
 DEPLOYMENTS = [
-    DeploymentState("eros-phase-1", 2, 1),
-    DeploymentState("eros-phase-2", 0, 0),
-    DeploymentState("eros-phase-3", 1, 1),
+    DeploymentState("eros-phase-1", 2, 1, cpu_millicores=100),
+    DeploymentState("eros-phase-2", 0, 0, cpu_millicores=250),
+    DeploymentState("eros-phase-3", 1, 1, cpu_millicores=1000),
 ]
 
 
@@ -41,7 +41,8 @@ def test_a_healthy_tick_reports_every_phase_and_the_totals() -> None:
     assert status["idleUsers"] == "5/2/1"
     assert status["desiredReplicas"] == 4
     assert (status["replicas"], status["readyReplicas"]) == (3, 2)
-    assert status["cpuAllocated"] == "2200m"
+    # What the Deployments hold (2 x 100m + 1 x 1), not what the plan wants (4 replicas).
+    assert status["cpuAllocated"] == "1200m"
     assert status["lastScaleTime"] == "2026-03-02T12:00:00Z"
     first = status["phases"][0]
     assert first == {
@@ -102,7 +103,8 @@ def test_a_degraded_tick_keeps_the_last_figures_and_the_replicas() -> None:
 
 
 def test_no_workers_means_not_active() -> None:
-    idle = Observation(METRICS, None, (0, 0, 0), DEPLOYMENTS)
+    stopped = [DeploymentState(d.name, 0, 0, d.cpu_millicores) for d in DEPLOYMENTS]
+    idle = Observation(METRICS, None, (0, 0, 0), stopped)
     assert conditions(build_status(SPEC, idle, {}, NOW, 1, None))["Active"]["status"] == "False"
 
 
@@ -114,11 +116,46 @@ def test_a_paused_resource_says_so() -> None:
     assert status["phases"][0]["reason"] == "Paused"
 
 
-def test_an_invalid_spec_only_changes_the_conditions() -> None:
+def test_a_paused_resource_reports_the_cpu_its_deployments_hold_not_the_spec() -> None:
+    edited = [{**DEFAULT_PHASES[0], "cpuPerWorker": "500m"}, *DEFAULT_PHASES[1:]]
+    paused = parse_spec({"paused": True, "phases": edited})
+    seen = Observation(None, None, (2, 0, 1), DEPLOYMENTS)
+    status = build_status(paused, seen, {}, NOW, 1, None)
+    assert status["phases"][0]["cpuAllocated"] == "200m"
+    assert status["cpuAllocated"] == "1200m"
+
+
+def test_active_counts_the_replicas_that_run_not_those_the_plan_wants() -> None:
+    stopped = [DeploymentState(d.name, 0, 0, d.cpu_millicores) for d in DEPLOYMENTS]
+    scaling_up = build_status(
+        SPEC, Observation(METRICS, None, (2, 0, 1), stopped), {}, NOW, 1, None
+    )
+    active = conditions(scaling_up)["Active"]
+    assert (active["status"], active["reason"]) == ("False", "NoWorkers")
+
+
+def test_an_invalid_spec_keeps_the_phase_figures_and_says_what_still_runs() -> None:
     before = build_status(SPEC, healthy(), {}, NOW, 1, NOW)
-    status = invalid_spec_status("priority must list every phase", before, NOW, 2)
+    status = invalid_spec_status("priority must list every phase", DEPLOYMENTS, before, NOW, 2)
     assert status["phases"] == before["phases"]
     assert status["observedGeneration"] == 2
-    ready = conditions(status)["Ready"]
-    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
-    assert "priority" in ready["message"]
+    assert (status["replicas"], status["readyReplicas"], status["cpuAllocated"]) == (
+        3,
+        2,
+        "1200m",
+    )
+    found = conditions(status)
+    assert (found["Ready"]["status"], found["Ready"]["reason"]) == ("False", "InvalidSpec")
+    assert "priority" in found["Ready"]["message"]
+    assert (found["Active"]["status"], found["Active"]["message"]) == (
+        "True",
+        "3 worker replicas run across all phases.",
+    )
+    assert found["Degraded"]["reason"] == found["Paused"]["reason"] == "InvalidSpec"
+
+
+def test_an_invalid_spec_with_nothing_running_is_not_active() -> None:
+    stopped = [None, None, None]
+    status = invalid_spec_status("phases must list exactly 3 phases", stopped, {}, NOW, 1)
+    assert conditions(status)["Active"]["status"] == "False"
+    assert status["cpuAllocated"] == "0"
