@@ -19,6 +19,7 @@ from eros.operator.manifests import (
     selector_labels,
 )
 from eros.operator.spec import DEFAULT_PHASES, parse_spec
+from tests.charts.chart import kube_version
 
 OWNER = Owner(name="eros", namespace="prod", uid="0b2c5e52-0000-4000-8000-000000000001")
 
@@ -55,7 +56,7 @@ def test_a_worker_deployment_is_a_valid_kubernetes_object() -> None:
     spec = parse_spec(raw)
     for phase in spec.phases:
         deployment = build_worker_deployment(OWNER, spec, phase, replicas=1)
-        kubernetes_validate.validate(deployment, "1.29", strict=True)
+        kubernetes_validate.validate(deployment, kube_version(), strict=True)
 
 
 def test_the_deployment_is_owned_by_the_resource_and_labelled_as_the_operators() -> None:
