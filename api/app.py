@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +18,7 @@ from fastapi.routing import APIRoute
 
 from eros.api.errors import install_error_handlers
 from eros.api.halting import Halter
+from eros.api.metrics import HALT_METRICS
 from eros.api.middleware import RequestContextMiddleware
 from eros.api.route_templates import RouteTemplates
 from eros.api.routes import (
@@ -39,6 +42,7 @@ from eros.core.activity import prune_inactive
 from eros.core.clock import Clock, SystemClock
 from eros.core.database import async_pool
 from eros.core.llm import assistant_client
+from eros.core.phase_config import AsyncPhaseConfigFollower
 from eros.core.redis_client import async_redis
 from eros.core.settings import Settings, get_settings
 from eros.core.token_cache import VerifiedTokenCache
@@ -68,13 +72,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if not settings.redis_url:
         raise RuntimeError("EROS_REDIS_URL is not set (run `eros dev` for an embedded one)")
     app.state.redis = async_redis(settings.redis_url)
+    app.state.phase_config = AsyncPhaseConfigFollower(
+        app.state.redis, settings, f"api/{socket.gethostname()}-{os.getpid()}"
+    )
     app.state.db = async_pool(settings)
     # Do not wait for PostgreSQL: the API starts and reports unready until it is reachable.
     await app.state.db.open(wait=False)
     # The default halter stops the job pipeline's jobs; it lives as long as this Redis client.
     own_halter = app.state.halter is None
     if own_halter:
-        app.state.halter = RedisHalter(app.state.redis, settings, app.state.clock)
+        app.state.halter = RedisHalter(
+            app.state.redis, settings, app.state.clock, counted=HALT_METRICS
+        )
     # None without an Anthropic key: the assistant then answers with its rules only.
     app.state.assistant_llm = assistant_client(settings)
     pruner = asyncio.create_task(_prune_forever(app), name="eros-prune-activity")
@@ -94,6 +103,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await app.state.assistant_llm.aclose()
         if own_halter:
             app.state.halter = None
+        await app.state.phase_config.forget()
         await app.state.redis.aclose()
         logger.info("EROS API stopped.")
 

@@ -1,6 +1,6 @@
 """FastAPI dependencies, each with an `Annotated` alias for route signatures.
 
-All are `async def` although none awaits: FastAPI runs plain `def` dependencies in a
+All are `async def` although few await: FastAPI runs plain `def` dependencies in a
 thread pool, which would cost more than the heartbeat itself.
 """
 
@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from eros.api.errors import Forbidden, Unauthorized
 from eros.core.clock import Clock
 from eros.core.database import AsyncPool
+from eros.core.phase_config import AsyncPhaseConfigFollower, PhaseConfig
 from eros.core.settings import Settings
 from eros.core.token_cache import VerifiedTokenCache
 from eros.core.tokens import AccessClaims, Role
@@ -42,10 +43,17 @@ async def get_db(request: Request) -> AsyncPool:
     return pool
 
 
+async def get_phase_config(request: Request) -> PhaseConfig:
+    """The phase configuration the API follows now (at most one Redis read a second)."""
+    follower: AsyncPhaseConfigFollower = request.app.state.phase_config
+    return await follower.current()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 RedisDep = Annotated[aredis.Redis, Depends(get_redis)]
 DbDep = Annotated[AsyncPool, Depends(get_db)]
+PhaseConfigDep = Annotated[PhaseConfig, Depends(get_phase_config)]
 
 
 def authenticate(request: Request) -> AccessClaims:

@@ -67,6 +67,11 @@ SCHEDULER_WATERMARKS_KEY = "eros:scheduler:watermarks"
 SCHEDULER_STATE_KEY = "eros:scheduler:state"
 # List of JSON records of the latest halts, newest first, capped.
 RECENT_HALTS_KEY = "eros:halts:recent"
+# The phase configuration the operator derived from the ErosProcessing (JSON, no TTL: it
+# holds until the resource changes or is deleted), and a hash component -> JSON of the
+# generation each component last read (eros.core.phase_config).
+PHASE_CONFIG_KEY = "eros:phase-config"
+PHASE_CONFIG_FOLLOWERS_KEY = "eros:phase-config:followers"
 
 
 def halt_key(job_id: str) -> str:

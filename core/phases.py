@@ -7,6 +7,14 @@ from enum import IntEnum
 
 MS_PER_SECOND = 1000
 
+# The product's phases (docs/seeds): idle 10, 30 and 60 minutes; 5%, 15% and 100% of the
+# CPU pool; the deepest phase first when the pool is contended. The ErosProcessing's
+# defaults (eros.operator.spec) and the settings' defaults are both these.
+DEFAULT_IDLE_SECONDS = (600, 1800, 3600)
+DEFAULT_QUEUES = ("eros-phase-1", "eros-phase-2", "eros-phase-3")
+DEFAULT_CPU_BUDGET_PERCENT = (5, 15, 100)
+DEFAULT_PRIORITY = (3, 2, 1)
+
 
 class Phase(IntEnum):
     ACTIVE = 0

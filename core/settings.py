@@ -11,11 +11,9 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eros.core.offpeak import OffPeakError, parse_windows, time_zone
+from eros.core.phases import DEFAULT_IDLE_SECONDS, DEFAULT_QUEUES
 
 DEV_JWT_SECRET = "eros-development-secret-change-me"
-DEFAULT_PHASE_IDLE_SECONDS = [600, 1800, 3600]
-DEFAULT_PHASE_QUEUES = ["eros-phase-1", "eros-phase-2", "eros-phase-3"]
-DEFAULT_PHASE_CPU_BUDGET_PERCENT = [5.0, 15.0, 100.0]
 DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600
 DEFAULT_ACTIVITY_RETENTION_SECONDS = 30 * 24 * 3600
@@ -119,11 +117,11 @@ class Settings(BaseSettings):
         DEFAULT_MAX_BODY_BYTES, gt=0, description="Requests with larger bodies get 413."
     )
     phase_idle_seconds: Annotated[list[int], Field(min_length=3, max_length=3)] = Field(
-        default_factory=lambda: list(DEFAULT_PHASE_IDLE_SECONDS),
+        default_factory=lambda: list(DEFAULT_IDLE_SECONDS),
         description="Idle seconds after which a user enters phases 1, 2 and 3 (JSON list).",
     )
     phase_queues: Annotated[list[str], Field(min_length=3, max_length=3)] = Field(
-        default_factory=lambda: list(DEFAULT_PHASE_QUEUES),
+        default_factory=lambda: list(DEFAULT_QUEUES),
         description="RQ queue of each phase (JSON list).",
     )
     activity_retention_seconds: int = Field(

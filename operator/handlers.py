@@ -322,7 +322,7 @@ def remove_workers(
             ) from error
     reconciler: Reconciler | None = memo.get("reconciler")
     if reconciler is not None:
-        reconciler.close()
+        reconciler.retire()
     try:
         phases = [phase.name for phase in parse_spec(copy.deepcopy(dict(spec))).phases]
     except SpecError:

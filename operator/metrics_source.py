@@ -1,4 +1,5 @@
-"""The aggregate figures the planner needs, read from Redis: idle users and jobs per phase.
+"""The operator's Redis: the figures the planner needs (idle users and jobs per phase) are
+read from it, and the phase configuration the other components follow is published to it.
 
 Two round trips per tick whatever the number of users: the activity index is counted
 with one ZCOUNT per phase (`count_users_per_phase`), and the queue lengths and
@@ -15,7 +16,9 @@ import redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
+from eros.core import phase_config
 from eros.core.activity import count_users_per_phase
+from eros.core.phase_config import PhaseConfig
 from eros.core.redis_client import sync_redis
 from eros.operator.planner import PhaseMetrics
 from eros.operator.spec import PhaseSpec
@@ -87,6 +90,27 @@ class RedisMetricsSource:
             )
             for i in range(len(phases))
         ]
+
+    def publish(self, config: PhaseConfig) -> bool:
+        """Publish the phase configuration; True when it differs from what was published."""
+        try:
+            return phase_config.publish(self._client, config)
+        except redis.RedisError as error:
+            raise MetricsUnavailable(
+                f"Redis at {redact_url(self.url)} is unreachable: {error}"
+            ) from error
+
+    def withdraw(self, source: str) -> None:
+        """Remove the configuration `source` published: its resource is being deleted."""
+        try:
+            phase_config.withdraw(self._client, source)
+        except redis.RedisError as error:
+            logger.warning(
+                "Could not withdraw the phase configuration of %s: %s; the components keep "
+                "following it until another resource publishes one.",
+                source,
+                error,
+            )
 
 
 def redact_url(url: str) -> str:

@@ -31,6 +31,7 @@ from eros.operator.kube import (
 from eros.operator.manifests import Owner, build_worker_deployment, desired_template_hash
 from eros.operator.metrics_source import MetricsUnavailable, RedisMetricsSource
 from eros.operator.planner import PhaseMetrics, Plan, PlannerState, plan
+from eros.operator.publication import build_phase_config
 from eros.operator.spec import (
     DEFAULT_TICK_SECONDS,
     ProcessingSpec,
@@ -98,6 +99,30 @@ class Reconciler:
 
     def close(self) -> None:
         self._drop_source()
+
+    def retire(self) -> None:
+        """The resource is being deleted: withdraw its configuration, then close."""
+        if self._source is not None:
+            self._source.withdraw(f"{self.owner.namespace}/{self.owner.name}")
+        self.close()
+
+    def _publish(self, spec: ProcessingSpec, generation: int | None) -> None:
+        """Publish the phase configuration for the scheduler, the API and the workers."""
+        if self._source is None:
+            return
+        config = build_phase_config(spec, self.owner, generation)
+        if self._source.publish(config):
+            logger.info(
+                "Published the phase configuration of %s/%s, generation %s.",
+                self.owner.namespace,
+                self.owner.name,
+                generation,
+            )
+            self.emit(
+                "Normal",
+                "ConfigPublished",
+                f"The scheduler, the API and the workers follow generation {generation}.",
+            )
 
     def _drop_source(self) -> None:
         if self._source is not None:
@@ -262,6 +287,7 @@ class Reconciler:
         degraded = None
         try:
             metrics = self._metrics(spec, now)
+            self._publish(spec, generation)
         except (SecretUnavailable, MetricsUnavailable) as error:
             reason = error.reason if isinstance(error, SecretUnavailable) else "MetricsUnavailable"
             degraded = Problem(reason, str(error))

@@ -16,6 +16,8 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from eros.core.offpeak import OffPeakWindow
+from eros.core.phases import DEFAULT_CPU_BUDGET_PERCENT, DEFAULT_IDLE_SECONDS, DEFAULT_QUEUES
 from eros.operator.quantity import QuantityError, cpu_millicores, memory_bytes
 
 GROUP = "eros.dev"
@@ -57,41 +59,51 @@ DEFAULT_CONTAINER_SECURITY_CONTEXT: Mapping[str, Any] = {
 }
 # Phase 1 is light work for users who just left, phase 3 deep work for users long gone:
 # the CPU shares are those EROS promises (5 %, 15 %, up to 100 %, always with headroom).
+
+
+def format_duration(seconds: int) -> str:
+    """The shortest duration of whole units for `seconds`: 3600 is "1h", 90 is "1m30s"."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "".join(f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if n)
+    return text or "0s"
+
+
 DEFAULT_PHASES: Sequence[Mapping[str, Any]] = (
     {
         "name": "phase-1",
-        "idleAfter": "10m",
-        "cpuBudgetPercent": 5,
+        "idleAfter": format_duration(DEFAULT_IDLE_SECONDS[0]),
+        "cpuBudgetPercent": DEFAULT_CPU_BUDGET_PERCENT[0],
         "cpuPerWorker": "100m",
         "memoryPerWorker": "256Mi",
         "jobsPerWorker": 1,
         "minReplicas": 0,
         "maxReplicas": 4,
-        "queue": "eros-phase-1",
+        "queue": DEFAULT_QUEUES[0],
         "offPeakOnly": False,
     },
     {
         "name": "phase-2",
-        "idleAfter": "30m",
-        "cpuBudgetPercent": 15,
+        "idleAfter": format_duration(DEFAULT_IDLE_SECONDS[1]),
+        "cpuBudgetPercent": DEFAULT_CPU_BUDGET_PERCENT[1],
         "cpuPerWorker": "250m",
         "memoryPerWorker": "384Mi",
         "jobsPerWorker": 1,
         "minReplicas": 0,
         "maxReplicas": 8,
-        "queue": "eros-phase-2",
+        "queue": DEFAULT_QUEUES[1],
         "offPeakOnly": False,
     },
     {
         "name": "phase-3",
-        "idleAfter": "1h",
-        "cpuBudgetPercent": 100,
+        "idleAfter": format_duration(DEFAULT_IDLE_SECONDS[2]),
+        "cpuBudgetPercent": DEFAULT_CPU_BUDGET_PERCENT[2],
         "cpuPerWorker": "1",
         "memoryPerWorker": "1Gi",
         "jobsPerWorker": 1,
         "minReplicas": 0,
         "maxReplicas": 16,
-        "queue": "eros-phase-3",
+        "queue": DEFAULT_QUEUES[2],
         "offPeakOnly": False,
     },
 )
@@ -125,16 +137,15 @@ class PhaseSpec:
 
 
 @dataclass(frozen=True)
-class OffPeakWindow:
-    start: time
-    end: time
+class OffPeak:
+    """The resource's off-peak window: core's window rule, in the resource's time zone."""
+
+    window: OffPeakWindow
     time_zone: str
 
     def contains(self, local: time) -> bool:
         """Whether a local wall-clock time is inside the window, which may cross midnight."""
-        if self.start < self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
+        return self.window.contains(local)
 
 
 @dataclass(frozen=True)
@@ -173,7 +184,7 @@ class ProcessingSpec:
     cpu_pool_millicores: int
     headroom_percent: int
     priority: tuple[int, ...]  # phase numbers, most important first
-    off_peak: OffPeakWindow
+    off_peak: OffPeak
     stabilization_window_seconds: int
     tick_seconds: int
     paused: bool
@@ -283,7 +294,7 @@ def _priority(raw: Any, phases: Sequence[PhaseSpec]) -> tuple[int, ...]:
     return tuple(by_name[name] for name in raw)
 
 
-def _off_peak(raw: Mapping[str, Any]) -> OffPeakWindow:
+def _off_peak(raw: Mapping[str, Any]) -> OffPeak:
     start = _clock(raw.get("start", DEFAULT_OFF_PEAK_START), "offPeak.start")
     end = _clock(raw.get("end", DEFAULT_OFF_PEAK_END), "offPeak.end")
     if start == end:
@@ -293,7 +304,8 @@ def _off_peak(raw: Mapping[str, Any]) -> OffPeakWindow:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise SpecError(f"offPeak.timeZone {zone!r} is not a known time zone") from error
-    return OffPeakWindow(start=start, end=end, time_zone=zone)
+    window = OffPeakWindow(start.hour * 60 + start.minute, end.hour * 60 + end.minute)
+    return OffPeak(window=window, time_zone=zone)
 
 
 def _mapping(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from eros.core.keys import ACTIVITY_KEY, user_jobs_key
+from eros.core.phase_config import PhaseConfig, from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 
@@ -90,12 +91,8 @@ class JobKey:
         return cls(UUID(hex=match[2]), Phase(int(match[1])), int(match[3]))
 
 
-def queue_name(settings: Settings, phase: Phase) -> str:
-    return settings.phase_queues[int(phase) - 1]
-
-
-def phase_queue(connection: redis.Redis, settings: Settings, phase: Phase) -> Queue:
-    return Queue(queue_name(settings, phase), connection=connection)
+def phase_queue(connection: redis.Redis, config: PhaseConfig, phase: Phase) -> Queue:
+    return Queue(config.queue(phase), connection=connection)
 
 
 def queue_key(name: str) -> str:
@@ -143,12 +140,18 @@ class Enqueuer:
         self._connection = connection
         self._settings = settings
         self._script = connection.register_script(_ENQUEUE_SCRIPT)
-        self._queues = {phase: phase_queue(connection, settings, phase) for phase in Phase if phase}
+        self._defaults = from_settings(settings)
+        self._queues: dict[str, Queue] = {}
         self._retry = retry_policy(settings)
 
-    def build(self, key: JobKey, enqueued_at: datetime) -> Job:
+    def _queue(self, name: str) -> Queue:
+        if name not in self._queues:
+            self._queues[name] = Queue(name, connection=self._connection)
+        return self._queues[name]
+
+    def build(self, key: JobKey, enqueued_at: datetime, queue: str | None = None) -> Job:
         """The job RQ would create for `key` (its hash is what the script writes)."""
-        job = self._queues[key.phase].create_job(
+        job = self._queue(queue or self._defaults.queue(key.phase)).create_job(
             JOB_FUNCTION,
             args=_job_args(key),
             job_id=key.id,
@@ -160,13 +163,19 @@ class Enqueuer:
         job.enqueued_at = enqueued_at
         return job
 
-    def enqueue(self, phase: Phase, candidates: Sequence[tuple[bytes, int]]) -> EnqueueCounts:
-        """Enqueue a job per (activity member, idle since) unless it exists or the user is back."""
+    def enqueue(
+        self, phase: Phase, candidates: Sequence[tuple[bytes, int]], queue_name: str | None = None
+    ) -> EnqueueCounts:
+        """Enqueue a job per (activity member, idle since) unless it exists or the user is back.
+
+        `queue_name` is the phase's queue in the configuration the caller follows; without
+        it, the settings' (tests and tools that run no operator).
+        """
         if not candidates:
             return EnqueueCounts()
-        queue = self._queues[phase]
+        queue = self._queue(queue_name or self._defaults.queue(phase))
         keys = [JobKey(UUID(bytes=member), phase, since) for member, since in candidates]
-        template = self.build(keys[0], datetime.now(UTC))
+        template = self.build(keys[0], datetime.now(UTC), queue.name)
         shared = [
             item
             for name, value in template.to_dict().items()
@@ -217,13 +226,13 @@ class PhaseLoad:
     running: int
 
 
-def _load_commands(settings: Settings) -> list[tuple[Phase, str]]:
-    return [(phase, queue_name(settings, phase)) for phase in Phase if phase]
+def _load_commands(config: PhaseConfig) -> list[tuple[Phase, str]]:
+    return [(phase, config.queue(phase)) for phase in Phase if phase]
 
 
-def phase_loads(connection: redis.Redis, settings: Settings, now_s: float) -> list[PhaseLoad]:
+def phase_loads(connection: redis.Redis, config: PhaseConfig, now_s: float) -> list[PhaseLoad]:
     """Queued and running jobs per phase, in one round trip (for metrics and the operator)."""
-    phases = _load_commands(settings)
+    phases = _load_commands(config)
     with connection.pipeline(transaction=False) as pipe:
         for _, name in phases:
             pipe.llen(queue_key(name))
@@ -236,9 +245,9 @@ def phase_loads(connection: redis.Redis, settings: Settings, now_s: float) -> li
     ]
 
 
-async def aphase_loads(client: aredis.Redis, settings: Settings, now_s: float) -> list[PhaseLoad]:
+async def aphase_loads(client: aredis.Redis, config: PhaseConfig, now_s: float) -> list[PhaseLoad]:
     """The asyncio twin of `phase_loads`."""
-    phases = _load_commands(settings)
+    phases = _load_commands(config)
     async with client.pipeline(transaction=False) as pipe:
         for _, name in phases:
             pipe.llen(queue_key(name))

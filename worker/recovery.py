@@ -23,12 +23,13 @@ from rq.job import Job, JobStatus
 from rq.utils import parse_composite_key
 
 from eros.core.keys import ACTIVITY_KEY, halt_key
+from eros.core.phase_config import PhaseConfig, from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.worker.context import wall_ms
 from eros.worker.metrics import JOBS_HALTED, JOBS_REQUEUED, phase_label
 from eros.worker.outcome import HaltRecord, claim_execution, record_halt, requeue
-from eros.worker.queue import JobKey, queue_name, started_key
+from eros.worker.queue import JobKey, started_key
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,9 @@ def _user_returned(connection: redis.Redis, job_id: str) -> tuple[bool, int | No
 
 
 def recover_phase(
-    connection: redis.Redis, settings: Settings, phase: Phase, now_s: float
+    connection: redis.Redis, settings: Settings, phase: Phase, queue: str, now_s: float
 ) -> RecoveryReport:
-    registry = started_key(queue_name(settings, phase))
+    registry = started_key(queue)
     requeued = halted = cleared = 0
     expired = cast(list[bytes], connection.zrangebyscore(registry, 0, now_s))
     for raw in expired:
@@ -106,15 +107,24 @@ def _recover(
 
 
 def recover_abandoned(
-    connection: redis.Redis, settings: Settings, now_s: float | None = None
+    connection: redis.Redis,
+    settings: Settings,
+    now_s: float | None = None,
+    *,
+    config: PhaseConfig | None = None,
 ) -> RecoveryReport:
-    """Requeue (or record halted) every job whose execution expired, in every phase."""
+    """Requeue (or record halted) every job whose execution expired, in every phase.
+
+    The phases' queues are those of `config` (the one the scheduler follows), else the
+    settings'.
+    """
     now_s = time.time() if now_s is None else now_s
+    config = config or from_settings(settings)
     total = RecoveryReport()
     for phase in Phase:
         if phase is Phase.ACTIVE:
             continue
-        report = recover_phase(connection, settings, phase, now_s)
+        report = recover_phase(connection, settings, phase, config.queue(phase), now_s)
         total = RecoveryReport(
             total.requeued + report.requeued,
             total.halted + report.halted,

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import redis
@@ -30,6 +32,7 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry
 from rq.utils import now
 
 from eros.core.keys import halt_key
+from eros.core.phase_config import PhaseConfig, PhaseConfigFollower, from_settings
 from eros.core.phases import Phase
 from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
@@ -46,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 # An idle worker blocks on its queue for WORKER_TTL - 15 s between heartbeats (RQ's rule).
 WORKER_TTL_SECONDS = 60
+# How often a worker reads the published phase configuration (its queue, and to report
+# the generation it follows to /eros/status).
+QUEUE_WATCH_SECONDS = 5.0
 # Longest a healthy worker goes without a heartbeat: a blocking dequeue, then RQ's longest
 # back-off while Redis is unreachable, plus slack.
 LIVENESS_SECONDS = WORKER_TTL_SECONDS + 60 + 60
@@ -61,9 +67,12 @@ class PhaseWorker(Worker):
         phase: Phase,
         *,
         name: str | None = None,
+        config: PhaseConfig | None = None,
     ) -> None:
+        # The phase's queue in the configuration the worker follows (`run_worker`: the
+        # operator's), else in the settings.
         super().__init__(
-            [phase_queue(connection, settings, phase)],
+            [phase_queue(connection, config or from_settings(settings), phase)],
             name=name,
             connection=connection,
             default_result_ttl=settings.job_result_ttl_seconds,
@@ -81,6 +90,10 @@ class PhaseWorker(Worker):
         self._asked = stop.StopReason.NONE
         self._forced = stop.StopReason.NONE
         self._timer: threading.Timer | None = None
+        # Ready from when a SIGTERM would drain it (RQ's handlers are in place) until it is
+        # asked to stop: from then on it only drains.
+        self.listening = False
+        self.draining = False
         stop.install_handlers()
 
     # --- The worker process -------------------------------------------------------------
@@ -90,6 +103,19 @@ class PhaseWorker(Worker):
         if self.last_heartbeat is None:
             return time.monotonic() - self.started_at < LIVENESS_SECONDS
         return time.time() - self.last_heartbeat.timestamp() < LIVENESS_SECONDS
+
+    def ready(self) -> bool:
+        """Taking jobs: alive, started, and not draining (a stopping worker takes none)."""
+        return self.listening and not self.draining and self.alive()
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()  # type: ignore[no-untyped-call]
+        self.listening = True
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        # RQ's warm shutdown, on SIGTERM, SIGINT or its shutdown command.
+        self.draining = True
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # RQ allows a minute past the monitoring interval; a dead worker's job would wait that
@@ -276,6 +302,38 @@ def _outcome(status: JobStatus, meta: dict[str, Any], *, drained: bool) -> str:
     return "superseded"
 
 
+class QueueWatch:
+    """Follows the phase configuration from a thread and, when the phase's queue is renamed,
+    asks the worker to stop as SIGTERM would: it drains (its job checkpoints and is
+    requeued) and exits, to be restarted on the new queue by its Deployment or `eros dev`."""
+
+    def __init__(self, follower: PhaseConfigFollower, phase: Phase, queue: str) -> None:
+        self._follower = follower
+        self._phase = phase
+        self._queue = queue
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="eros-queue-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(QUEUE_WATCH_SECONDS):
+            queue = self._follower.current().queue(self._phase)
+            if queue != self._queue:
+                logger.warning(
+                    "Phase %d now uses queue %s; this worker leaves %s and stops.",
+                    int(self._phase),
+                    queue,
+                    self._queue,
+                )
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+
 def run_worker(
     settings: Settings,
     phase: Phase,
@@ -294,23 +352,37 @@ def run_worker(
             int(phase),
         )
     connection = sync_redis(settings.redis_url)
-    worker = PhaseWorker(connection, settings, phase, name=name)
+    name = name or uuid.uuid4().hex
+    # Its own connection: it is read from a thread, and forked work horses must not share it.
+    follower = PhaseConfigFollower(
+        sync_redis(settings.redis_url),
+        settings,
+        f"worker/{name}",
+        refresh_seconds=QUEUE_WATCH_SECONDS,
+    )
+    worker = PhaseWorker(connection, settings, phase, name=name, config=follower.current())
+    watch = QueueWatch(follower, phase, worker.queues[0].name)
     port = settings.worker_metrics_port if metrics_port is None else metrics_port
     server: ProbeServer | None = None
     if port:
         server = ProbeServer(
             settings.metrics_host,
             port,
+            registry=metrics.WORKER_REGISTRY,
             live=worker.alive,
-            before_scrape=metrics.load_sampler(connection, settings, [int(phase)]),
+            ready=worker.ready,
+            before_scrape=metrics.load_sampler(connection, follower.current, [int(phase)]),
         )
         worker.horse_setup.append(server.close_in_horse)
         server.start()
     try:
         # RQ's scheduler (one per queue, elected among the workers) enqueues retries when
         # their back-off ends.
+        watch.start()
         worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=True)
     finally:
+        watch.stop()
+        follower.forget()
         if server is not None:
             server.stop()
     logger.info("Worker for phase %d stopped.", int(phase))

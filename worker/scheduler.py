@@ -9,6 +9,9 @@ a takeover resumes where the last one stopped; job ids are deterministic, so sca
 window twice enqueues nothing twice. A lease keeps one scheduler active; standbys try to
 take it every tick. A phase with an off-peak window is skipped outside it, its watermark
 held, so the users who crossed meanwhile and are still idle get their jobs when it opens.
+Thresholds, queues and windows are those the operator published from the ErosProcessing
+(`eros.core.phase_config`), re-read every tick, so an edit of the resource applies from
+the next tick on.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from eros.core.keys import (
     SCHEDULER_STATE_KEY,
     SCHEDULER_WATERMARKS_KEY,
 )
-from eros.core.offpeak import parse_windows, time_zone
+from eros.core.phase_config import PhaseConfig, PhaseConfigFollower
 from eros.core.phases import MS_PER_SECOND, Phase
 from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
@@ -94,6 +97,7 @@ class Scheduler:
         *,
         clock: Clock | None = None,
         name: str | None = None,
+        phase_config: PhaseConfigFollower | None = None,
     ) -> None:
         self.name = name or default_name()
         self._connection = connection
@@ -103,8 +107,10 @@ class Scheduler:
         self.lease = Lease(
             connection, SCHEDULER_LEASE_KEY, self.name, settings.scheduler_lease_seconds
         )
-        self._windows = parse_windows(settings.phase_off_peak)
-        self._zone = time_zone(settings.off_peak_timezone)
+        # Thresholds, queues and off-peak windows: the operator's, re-read every tick.
+        self.phase_config = phase_config or PhaseConfigFollower(
+            connection, settings, f"scheduler/{self.name}"
+        )
         self._next_recovery = 0.0
         self.last_progress = time.monotonic()
 
@@ -112,6 +118,7 @@ class Scheduler:
         started = time.perf_counter()
         self.last_progress = time.monotonic()
         now_ms = self._clock.now_ms()
+        config = self.phase_config.current()
         if not self.lease.acquire():
             metrics.SCHEDULER_LEADER.set(0)
             return TickReport(leader=False)
@@ -120,10 +127,10 @@ class Scheduler:
         try:
             watermarks = self.watermarks()
             for phase in DEEPEST_FIRST:
-                self._tick_phase(phase, watermarks.get(phase), now_ms, report)
+                self._tick_phase(config, phase, watermarks.get(phase), now_ms, report)
             if time.monotonic() >= self._next_recovery:
                 self._next_recovery = time.monotonic() + self._settings.recovery_interval_seconds
-                recover_abandoned(self._connection, self._settings)
+                recover_abandoned(self._connection, self._settings, config=config)
         except LeaseLost:
             logger.warning(
                 "Scheduler %s lost its lease during a tick; another one took over.", self.name
@@ -145,12 +152,13 @@ class Scheduler:
             logger.info("Scheduler %s released its lease.", self.name)
         metrics.SCHEDULER_LEADER.set(0)
 
-    def _in_window(self, phase: Phase, now_ms: int) -> bool:
-        window = self._windows[int(phase) - 1]
-        return window is None or window.contains_ms(now_ms, self._zone)
-
     def _tick_phase(
-        self, phase: Phase, watermark_ms: int | None, now_ms: int, report: TickReport
+        self,
+        config: PhaseConfig,
+        phase: Phase,
+        watermark_ms: int | None,
+        now_ms: int,
+        report: TickReport,
     ) -> None:
         label = metrics.phase_label(phase)
         if watermark_ms is None:
@@ -159,14 +167,14 @@ class Scheduler:
             logger.info("Scheduling phase %d from now on (no watermark yet).", int(phase))
             self._save_watermark(phase, now_ms)
             return
-        if not self._in_window(phase, now_ms):
+        if not config.in_window(phase, now_ms):
             report.skipped.append(phase)
         elif now_ms > watermark_ms:
-            threshold_s = self._settings.phase_idle_seconds[int(phase) - 1]
+            threshold_s = config.idle_seconds[int(phase) - 1]
             low, high = crossing_bounds(watermark_ms, now_ms, threshold_s)
             examined = enqueued = 0
             for batch in self._crossings(low, high):
-                counts = self._enqueuer.enqueue(phase, batch)
+                counts = self._enqueuer.enqueue(phase, batch, config.queue(phase))
                 examined += len(batch)
                 enqueued += counts.enqueued
                 self._renew()
@@ -249,8 +257,9 @@ def run_scheduler(settings: Settings, *, metrics_port: int | None = None) -> int
         server = ProbeServer(
             settings.metrics_host,
             port,
+            registry=metrics.SCHEDULER_REGISTRY,
             live=lambda: time.monotonic() - scheduler.last_progress < LIVENESS_SECONDS,
-            before_scrape=metrics.load_sampler(connection, settings),
+            before_scrape=metrics.load_sampler(connection, scheduler.phase_config.current),
         )
         server.start()
     logger.info("Scheduler %s started.", scheduler.name)
@@ -271,6 +280,7 @@ def run_scheduler(settings: Settings, *, metrics_port: int | None = None) -> int
                 was_leader = leader
             stopping.wait(max(0.0, settings.scheduler_tick_seconds - (time.monotonic() - started)))
     finally:
+        scheduler.phase_config.forget()
         try:
             scheduler.release()
         except redis.RedisError:

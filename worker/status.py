@@ -1,5 +1,6 @@
 """The pipeline at a glance, for `GET /api/v1/eros/status`: who schedules, how far behind,
-what is queued and running, which workers serve each phase, and the latest halts."""
+what is queued and running, which workers serve each phase, the latest halts, and which
+phase configuration every component follows."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from dataclasses import dataclass
 import redis.asyncio as aredis
 
 from eros.core.keys import (
+    PHASE_CONFIG_FOLLOWERS_KEY,
     RECENT_HALTS_KEY,
     SCHEDULER_LEASE_KEY,
     SCHEDULER_STATE_KEY,
     SCHEDULER_WATERMARKS_KEY,
 )
-from eros.core.offpeak import parse_windows, time_zone
+from eros.core.phase_config import Follower, PhaseConfig, parse_followers
 from eros.core.phases import MS_PER_SECOND, Phase
-from eros.core.settings import Settings
-from eros.worker.queue import JobKey, queue_key, queue_name, started_key, workers_key
+from eros.worker.queue import JobKey, queue_key, started_key, workers_key
 
 RECENT_HALTS_SHOWN = 20
 
@@ -57,6 +58,8 @@ class PipelineStatus:
     scheduler: SchedulerView
     phases: list[PhaseView]
     recent_halts: list[HaltView]
+    config: PhaseConfig  # the one the reader follows
+    followers: list[Follower]  # every component, and the generation it follows
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -80,8 +83,9 @@ def _halt(raw: bytes) -> HaltView | None:
 
 
 async def read_status(
-    client: aredis.Redis, settings: Settings, now_ms: int, *, halts: int = RECENT_HALTS_SHOWN
+    client: aredis.Redis, config: PhaseConfig, now_ms: int, *, halts: int = RECENT_HALTS_SHOWN
 ) -> PipelineStatus:
+    """The pipeline as the components following `config` see it."""
     phases = [phase for phase in Phase if phase is not Phase.ACTIVE]
     now_s = now_ms / MS_PER_SECOND
     async with client.pipeline(transaction=False) as pipe:
@@ -90,14 +94,15 @@ async def read_status(
         pipe.hgetall(SCHEDULER_STATE_KEY)
         pipe.hgetall(SCHEDULER_WATERMARKS_KEY)
         pipe.lrange(RECENT_HALTS_KEY, 0, halts - 1)
+        pipe.hgetall(PHASE_CONFIG_FOLLOWERS_KEY)
         for phase in phases:
-            name = queue_name(settings, phase)
+            name = config.queue(phase)
             pipe.llen(queue_key(name))
             pipe.zcount(started_key(name), f"({now_s}", "+inf")
             pipe.smembers(workers_key(name))
         results = await pipe.execute()
-    leader, pttl, state, raw_watermarks, raw_halts = results[:5]
-    per_phase = [results[5 + 3 * i : 8 + 3 * i] for i in range(len(phases))]
+    leader, pttl, state, raw_watermarks, raw_halts, raw_followers = results[:6]
+    per_phase = [results[6 + 3 * i : 9 + 3 * i] for i in range(len(phases))]
     # RQ's worker sets outlive crashed workers; a worker is alive while its key exists.
     async with client.pipeline(transaction=False) as pipe:
         for _, _, members in per_phase:
@@ -108,24 +113,22 @@ async def read_status(
 
     state = {_text(k): _text(v) for k, v in state.items()}
     watermarks = {int(k): int(v) for k, v in raw_watermarks.items()}
-    windows = parse_windows(settings.phase_off_peak)
-    zone = time_zone(settings.off_peak_timezone)
     views = []
     for i, phase in enumerate(phases):
         queued, running, _ = per_phase[i]
-        window = windows[int(phase) - 1]
+        window = config.window(phase)
         watermark = watermarks.get(int(phase))
         views.append(
             PhaseView(
                 phase=int(phase),
-                queue=queue_name(settings, phase),
+                queue=config.queue(phase),
                 queued=int(queued),
                 running=int(running),
                 workers=live_workers[i],
                 watermark_ms=watermark,
                 lag_ms=None if watermark is None else max(0, now_ms - watermark),
                 off_peak=None if window is None else str(window),
-                in_window=window is None or window.contains_ms(now_ms, zone),
+                in_window=config.in_window(phase, now_ms),
             )
         )
     tick_at = state.get("tickAtMs")
@@ -139,4 +142,6 @@ async def read_status(
         ),
         phases=views,
         recent_halts=[view for raw in raw_halts if (view := _halt(raw)) is not None],
+        config=config,
+        followers=parse_followers(raw_followers, now_ms),
     )

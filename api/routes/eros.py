@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from eros.api.deps import AdminUser, ClockDep, RedisDep, SettingsDep
+from eros.api.deps import AdminUser, ClockDep, PhaseConfigDep, RedisDep
 from eros.api.errors import ERROR_RESPONSES
-from eros.api.schemas.eros import ErosStatus, HaltEntry, PhaseStatus, SchedulerStatus
+from eros.api.schemas.eros import (
+    ErosStatus,
+    FollowerStatus,
+    HaltEntry,
+    PhaseConfigStatus,
+    PhaseStatus,
+    SchedulerStatus,
+)
 from eros.worker.status import read_status
 
 router = APIRouter(prefix="/eros", tags=["eros"], responses=ERROR_RESPONSES)
@@ -14,10 +21,10 @@ router = APIRouter(prefix="/eros", tags=["eros"], responses=ERROR_RESPONSES)
 
 @router.get("/status", response_model=ErosStatus)
 async def eros_status(
-    _: AdminUser, redis: RedisDep, settings: SettingsDep, clock: ClockDep
+    _: AdminUser, redis: RedisDep, config: PhaseConfigDep, clock: ClockDep
 ) -> ErosStatus:
     now_ms = clock.now_ms()
-    status = await read_status(redis, settings, now_ms)
+    status = await read_status(redis, config, now_ms)
     scheduler = status.scheduler
     return ErosStatus(
         scheduler=SchedulerStatus(
@@ -49,6 +56,26 @@ async def eros_status(
                 received_at=halt.received_at_ms,
             )
             for halt in status.recent_halts
+        ],
+        config=PhaseConfigStatus(
+            source=config.source,
+            generation=config.generation,
+            idle_seconds=list(config.idle_seconds),
+            queues=list(config.queues),
+            off_peak=[str(window) if window else None for window in config.windows],
+            time_zone=config.time_zone,
+            cpu_budget_percent=list(config.cpu_budget_percent),
+            priority=list(config.priority),
+            paused=config.paused,
+        ),
+        followers=[
+            FollowerStatus(
+                component=follower.component,
+                source=follower.source,
+                generation=follower.generation,
+                seen_at=follower.seen_at_ms,
+            )
+            for follower in status.followers
         ],
         timestamp=now_ms,
     )

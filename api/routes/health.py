@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from eros.api.deps import AdminUser, ClockDep, DbDep, RedisDep, SettingsDep
+from eros.api.deps import AdminUser, ClockDep, DbDep, PhaseConfigDep, RedisDep, SettingsDep
 from eros.api.errors import ERROR_RESPONSES
 from eros.api.schemas.health import (
     DependencyCheck,
@@ -69,7 +69,12 @@ async def readiness(redis: RedisDep, db: DbDep) -> Readiness | JSONResponse:
 
 @router.get("/detailed", response_model=DetailedHealth)
 async def detailed(
-    _: AdminUser, redis: RedisDep, db: DbDep, settings: SettingsDep, clock: ClockDep
+    _: AdminUser,
+    redis: RedisDep,
+    db: DbDep,
+    settings: SettingsDep,
+    config: PhaseConfigDep,
+    clock: ClockDep,
 ) -> DetailedHealth:
     base = await _readiness(redis, db)
     redis_version = postgres_version = None
@@ -77,9 +82,7 @@ async def detailed(
     if base.redis.ok:
         info = await redis.info("server")
         redis_version = str(info.get("valkey_version") or info.get("redis_version"))
-        users_per_phase = await acount_users_per_phase(
-            redis, settings.phase_idle_seconds, clock.now_ms()
-        )
+        users_per_phase = await acount_users_per_phase(redis, config.idle_seconds, clock.now_ms())
     if base.database.ok:
         async with db.connection() as conn:
             row = await (await conn.execute("SHOW server_version")).fetchone()

@@ -46,8 +46,9 @@ async def heartbeat(request: Request) -> Response:
     state = request.app.state
     now_ms: int = state.clock.now_ms()
     active = body.app_active or body.screen_on
+    config = await state.phase_config.current()
     outcome = await record_heartbeat(
-        state.redis, claims.user_id, now_ms, state.settings.phase_idle_seconds, active=active
+        state.redis, claims.user_id, now_ms, config.idle_seconds, active=active
     )
     (_ACTIVE_BEATS if active else _BACKGROUND_BEATS).inc()
     halted = 0

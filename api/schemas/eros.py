@@ -38,8 +38,36 @@ class HaltEntry(ApiModel):
     received_at: int = Field(description="When the heartbeat that halted it arrived, epoch ms.")
 
 
+class PhaseConfigStatus(ApiModel):
+    source: str = Field(
+        description='The ErosProcessing it was derived from ("namespace/name"), or "settings" '
+        "while no operator has published one."
+    )
+    generation: int | None = Field(
+        description="The resource's metadata.generation it was derived from; null: settings."
+    )
+    idle_seconds: list[int] = Field(description="Idle seconds at which phases 1, 2, 3 begin.")
+    queues: list[str]
+    off_peak: list[str | None] = Field(description="Each phase's window (HH:MM-HH:MM); null: any.")
+    time_zone: str
+    cpu_budget_percent: list[float]
+    priority: list[int] = Field(description="Phase numbers, most important first.")
+    paused: bool
+
+
+class FollowerStatus(ApiModel):
+    component: str = Field(description='"api/...", "scheduler/..." or "worker/...".')
+    source: str
+    generation: int | None = Field(description="The generation it follows; null: settings.")
+    seen_at: int = Field(description="When it last read the configuration, epoch ms.")
+
+
 class ErosStatus(ApiModel):
     scheduler: SchedulerStatus
     phases: list[PhaseStatus]
     recent_halts: list[HaltEntry] = Field(description="The latest halts, newest first.")
+    config: PhaseConfigStatus = Field(description="The phase configuration this API follows.")
+    followers: list[FollowerStatus] = Field(
+        description="Every component heard of in the last minute, and what it follows."
+    )
     timestamp: int

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from uuid import UUID
 
 import pytest
@@ -11,6 +12,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from eros.core.clock import ManualClock
+from eros.core.phase_config import from_settings, publish
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.worker.queue import JobKey, phase_queue
@@ -55,7 +57,7 @@ def test_a_returning_users_heartbeat_halts_their_queued_jobs(
     account, _ = idle_account
     assert _beat(client, account) == 3
     for phase in (Phase.LIGHT, Phase.MEDIUM, Phase.DEEP):
-        assert phase_queue(redis_client, settings, phase).get_job_ids() == []
+        assert phase_queue(redis_client, from_settings(settings), phase).get_job_ids() == []
     assert _beat(client, account) == 0
 
 
@@ -67,7 +69,7 @@ def test_a_backgrounded_app_halts_nothing(
 ) -> None:
     account, _ = idle_account
     assert _beat(client, account, BACKGROUND) == 0
-    assert len(phase_queue(redis_client, settings, Phase.DEEP).get_job_ids()) == 1
+    assert len(phase_queue(redis_client, from_settings(settings), Phase.DEEP).get_job_ids()) == 1
 
 
 def test_the_status_shows_the_leader_the_queues_and_the_latest_halts(
@@ -113,3 +115,21 @@ def test_the_status_is_for_administrators_only(
     body = response.json()
     assert set(body) == {"code", "message", "details", "request_id"}
     assert body["code"] == "forbidden"
+
+
+def test_the_status_shows_the_configuration_followed_and_by_whom(
+    client: TestClient,
+    make_account: Callable[..., Account],
+    redis_client: redis.Redis,
+    settings: Settings,
+) -> None:
+    publish(redis_client, replace(from_settings(settings), source="dating/eros", generation=4))
+    Scheduler(redis_client, settings, name="scheduler-a").tick()
+    admin = make_account(admin=True)
+    body = client.get("/api/v1/eros/status", headers=admin.headers).json()
+
+    assert body["config"]["source"] == "dating/eros"
+    assert body["config"]["generation"] == 4
+    assert body["config"]["queues"] == settings.phase_queues
+    followers = {f["component"].split("/")[0]: f["generation"] for f in body["followers"]}
+    assert followers == {"api": 4, "scheduler": 4}

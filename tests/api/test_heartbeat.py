@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from eros.core.clock import ManualClock
+from eros.core.phase_config import from_settings, publish
+from eros.core.settings import Settings
 from tests.conftest import Account, RedisServer
 
 MINUTE_MS = 60_000
@@ -133,3 +137,20 @@ def test_recorded_activity_survives_a_redis_restart(
     status = response.json()
     assert status["lastActive"] == recorded_at
     assert status["processingPhase"] == 2
+
+
+def test_a_heartbeat_reports_the_phase_by_the_thresholds_the_operator_published(
+    redis_client: redis.Redis,
+    client: TestClient,
+    make_account: Callable[..., Account],
+    settings: Settings,
+    clock: ManualClock,
+) -> None:
+    publish(
+        redis_client,
+        replace(from_settings(settings), idle_seconds=(60, 120, 180), source="a/b", generation=2),
+    )
+    account = make_account()
+    _beat(client, account)
+    clock.advance(ms=2 * MINUTE_MS)
+    assert _beat(client, account)["processingPhase"] == 2

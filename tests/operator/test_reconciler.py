@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import redis
 
+from eros.core.keys import PHASE_CONFIG_KEY
+from eros.core.phase_config import decode
 from eros.operator.kube import Ensured, EnsureResult, SecretForbidden, SecretUnavailable
 from eros.operator.manifests import Owner, desired_template_hash
 from eros.operator.reconciler import Reconciler
@@ -124,7 +126,8 @@ def test_a_new_reason_for_degradation_posts_a_new_event(kube: FakeKube) -> None:
     kube.secret_error = None
     outcome = reconciler.tick({}, 1, {}, running, NOW)
 
-    assert events.reasons() == ["SecretUnavailable", "SecretForbidden", "MetricsAvailable"]
+    degradation = [r for r in events.reasons() if r != "ConfigPublished"]
+    assert degradation == ["SecretUnavailable", "SecretForbidden", "MetricsAvailable"]
     assert outcome.problem is None
 
 
@@ -165,3 +168,30 @@ def test_an_invalid_spec_reports_the_workers_that_still_run(kube: FakeKube) -> N
     assert outcome.status["replicas"] == 6
     assert outcome.problem.reason == "InvalidSpec"
     assert kube.ensured == [] and kube.scaled == []
+
+
+def test_the_phase_configuration_is_published_once_per_change_with_the_generation(
+    kube: FakeKube, redis_client: redis.Redis
+) -> None:
+    redis_client.delete(PHASE_CONFIG_KEY)
+    events = Events()
+    reconciler = Reconciler(kube, OWNER, events)  # type: ignore[arg-type]
+    running = list(deployments_of({}))
+    edited = [DEFAULT_PHASES[0], {**DEFAULT_PHASES[1], "queue": "medium"}, DEFAULT_PHASES[2]]
+    reconciler.tick({}, 1, {}, running, NOW)
+    reconciler.tick({}, 1, {}, running, NOW)
+    reconciler.tick({"phases": edited}, 2, {}, running, NOW)
+
+    assert events.reasons().count("ConfigPublished") == 2
+    published = decode(redis_client.get(PHASE_CONFIG_KEY))
+    assert (published.source, published.generation) == ("dating/eros", 2)
+    assert published.queues == ("eros-phase-1", "medium", "eros-phase-3")
+
+    reconciler.retire()
+    assert redis_client.get(PHASE_CONFIG_KEY) is None
+
+
+def test_an_invalid_spec_publishes_nothing(kube: FakeKube, redis_client: redis.Redis) -> None:
+    redis_client.delete(PHASE_CONFIG_KEY)
+    tick(kube, {"phases": [DEFAULT_PHASES[0]]}, list(deployments_of({})))
+    assert redis_client.get(PHASE_CONFIG_KEY) is None

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from eros.core.offpeak import OffPeakWindow
 from eros.operator.spec import (
     DEFAULT_PHASES,
-    OffPeakWindow,
+    OffPeak,
     SpecError,
     parse_duration_seconds,
     parse_spec,
@@ -47,10 +48,10 @@ def test_other_durations_are_refused(text: str) -> None:
 
 
 def test_an_off_peak_window_may_cross_midnight() -> None:
-    night = OffPeakWindow(time(23), time(7), "UTC")
+    night = OffPeak(OffPeakWindow.parse("23:00-07:00"), "UTC")
     assert night.contains(time(23)) and night.contains(time(3)) and night.contains(time(6, 59))
     assert not night.contains(time(7)) and not night.contains(time(12))
-    day = OffPeakWindow(time(9), time(17), "UTC")
+    day = OffPeak(OffPeakWindow.parse("09:00-17:00"), "UTC")
     assert day.contains(time(9)) and not day.contains(time(17)) and not day.contains(time(8))
 
 

@@ -13,6 +13,7 @@ from rq.command import parse_payload
 from rq.job import Job, JobStatus
 
 from eros.core.keys import RECENT_HALTS_KEY, halt_key, user_jobs_key
+from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.worker.halt import HaltedJob, halt_user_sync
@@ -33,8 +34,13 @@ def test_halting_cancels_every_queued_job_of_the_user_and_only_theirs(
     assert sorted(halted, key=lambda job: job.job_id) == sorted(
         [HaltedJob(light.id, "queued"), HaltedJob(medium.id, "queued")], key=lambda j: j.job_id
     )
-    assert phase_queue(redis_client, pipeline_settings, Phase.LIGHT).get_job_ids() == [other.id]
-    assert phase_queue(redis_client, pipeline_settings, Phase.MEDIUM).get_job_ids() == []
+    assert phase_queue(
+        redis_client, from_settings(pipeline_settings), Phase.LIGHT
+    ).get_job_ids() == [other.id]
+    assert (
+        phase_queue(redis_client, from_settings(pipeline_settings), Phase.MEDIUM).get_job_ids()
+        == []
+    )
     for key in (light, medium):
         assert Job.fetch(key.id, connection=redis_client).get_status() is JobStatus.CANCELED
         assert redis_client.get(halt_key(key.id)) == str(NOW_MS).encode()
@@ -58,7 +64,7 @@ def test_a_job_waiting_for_a_retry_is_cancelled_too(
     enqueue: Callable[..., JobKey], redis_client: redis.Redis, pipeline_settings: Settings
 ) -> None:
     key = enqueue()
-    queue = phase_queue(redis_client, pipeline_settings, Phase.LIGHT)
+    queue = phase_queue(redis_client, from_settings(pipeline_settings), Phase.LIGHT)
     job = Job.fetch(key.id, connection=redis_client)
     queue.remove(job)
     job.set_status(JobStatus.SCHEDULED)
@@ -89,7 +95,7 @@ def test_a_running_job_gets_rqs_own_stop_job_command(
 ) -> None:
     key = enqueue()
     job = Job.fetch(key.id, connection=redis_client)
-    phase_queue(redis_client, pipeline_settings, Phase.LIGHT).remove(job)
+    phase_queue(redis_client, from_settings(pipeline_settings), Phase.LIGHT).remove(job)
     redis_client.hset(job.key, mapping={"status": "started", "worker_name": "w1"})
     pubsub = redis_client.pubsub()  # type: ignore[no-untyped-call]
     pubsub.subscribe("rq:pubsub:w1")

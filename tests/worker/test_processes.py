@@ -17,6 +17,7 @@ import redis
 from rq.job import Job, JobStatus
 
 from eros.core.keys import ACTIVITY_KEY, SCHEDULER_LEASE_KEY
+from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.worker.queue import JobKey, phase_queue
@@ -58,7 +59,12 @@ def test_the_scheduler_process_schedules_serves_probes_and_hands_over_on_sigterm
         redis_client.zadd(ACTIVITY_KEY, {user.bytes: idle_since})
         deep = JobKey(user, Phase.DEEP, idle_since).id
         wait_until(
-            lambda: deep in phase_queue(redis_client, pipeline_settings, Phase.DEEP).get_job_ids(),
+            lambda: (
+                deep
+                in phase_queue(
+                    redis_client, from_settings(pipeline_settings), Phase.DEEP
+                ).get_job_ids()
+            ),
             what="the phase 3 job",
         )
         metrics = _get(port, "/metrics") or ""

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rq.job import Job, JobStatus
 
 from eros.core.keys import ACTIVITY_KEY, user_jobs_key
+from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.worker.queue import EnqueueCounts, Enqueuer, JobKey, PhaseLoad, phase_loads
@@ -70,7 +71,7 @@ def test_the_load_of_each_phase_counts_queued_and_live_running_jobs(
     enqueue(Phase.DEEP)
     now = time.time()
     redis_client.zadd("rq:wip:eros-phase-2", {"live:e1": now + 30, "dead:e2": now - 30})
-    assert phase_loads(redis_client, pipeline_settings, now) == [
+    assert phase_loads(redis_client, from_settings(pipeline_settings), now) == [
         PhaseLoad(Phase.LIGHT, "eros-phase-1", queued=2, running=0),
         PhaseLoad(Phase.MEDIUM, "eros-phase-2", queued=0, running=1),
         PhaseLoad(Phase.DEEP, "eros-phase-3", queued=1, running=0),

@@ -10,6 +10,7 @@ import redis
 from rq.job import Job, JobStatus
 
 from eros.core.keys import ACTIVITY_KEY, user_jobs_key
+from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.worker.queue import JobKey, phase_queue
@@ -22,7 +23,7 @@ def _abandon(client: redis.Redis, settings: Settings, key: JobKey, *, expired: b
     """Leave the job as a SIGKILLed worker does: started, with an execution that stops
     being renewed."""
     job = Job.fetch(key.id, connection=client)
-    phase_queue(client, settings, key.phase).remove(job)
+    phase_queue(client, from_settings(settings), key.phase).remove(job)
     client.hset(job.key, mapping={"status": "started", "worker_name": "dead-worker"})
     member = f"{key.id}:execution-1"
     expires_at = time.time() + (-1 if expired else 60)
@@ -38,7 +39,7 @@ def test_a_job_whose_execution_expired_goes_back_to_the_front_of_its_queue(
     _abandon(redis_client, pipeline_settings, abandoned, expired=True)
 
     assert recover_abandoned(redis_client, pipeline_settings) == RecoveryReport(requeued=1)
-    queue = phase_queue(redis_client, pipeline_settings, Phase.LIGHT)
+    queue = phase_queue(redis_client, from_settings(pipeline_settings), Phase.LIGHT)
     assert queue.get_job_ids() == [abandoned.id, waiting.id]
     job = Job.fetch(abandoned.id, connection=redis_client)
     assert job.get_status() is JobStatus.QUEUED
@@ -69,7 +70,9 @@ def test_an_abandoned_job_whose_user_came_back_is_recorded_halted_not_requeued(
     assert job.get_status() is JobStatus.STOPPED
     assert job.meta["halted"]["via"] == "abandoned"
     assert not redis_client.exists(user_jobs_key(key.user_id))
-    assert phase_queue(redis_client, pipeline_settings, Phase.LIGHT).get_job_ids() == []
+    assert (
+        phase_queue(redis_client, from_settings(pipeline_settings), Phase.LIGHT).get_job_ids() == []
+    )
 
 
 def test_leftovers_of_executions_that_ended_are_cleared(

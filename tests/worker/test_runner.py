@@ -17,6 +17,7 @@ from rq.registry import FailedJobRegistry
 
 from eros.core.clock import ManualClock
 from eros.core.keys import ACTIVITY_KEY, checkpoint_key, halt_key, user_jobs_key
+from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.worker.checkpoint import CheckpointStore
@@ -109,7 +110,7 @@ def test_halting_a_running_job_stops_it_and_keeps_its_progress(
     assert job.meta["halted"]["via"] == "signal"
     assert job.meta["halted"]["receivedAtMs"] == received_at
     assert job.id not in FailedJobRegistry(
-        queue=phase_queue(redis_client, pipeline_settings, Phase.LIGHT)
+        queue=phase_queue(redis_client, from_settings(pipeline_settings), Phase.LIGHT)
     )
     step = _checkpoint_step(redis_client, pipeline_settings, key)
     assert step >= 3
@@ -189,7 +190,9 @@ def test_sigterm_drains_the_running_job_back_to_its_queue_with_a_checkpoint(
     job = Job.fetch(key.id, connection=redis_client)
     assert job.get_status() is JobStatus.QUEUED
     assert job.meta["lastRequeue"] == "shutdown"
-    assert phase_queue(redis_client, pipeline_settings, Phase.MEDIUM).get_job_ids() == [key.id]
+    assert phase_queue(
+        redis_client, from_settings(pipeline_settings), Phase.MEDIUM
+    ).get_job_ids() == [key.id]
     saved = _checkpoint_step(redis_client, pipeline_settings, key)
     assert saved == _progress(redis_client, key.id)
     # Still the user's pending job: a heartbeat now would halt it.

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 import redis
+from rq import Queue
 
 from eros.core.clock import ManualClock
-from eros.core.keys import ACTIVITY_KEY, SCHEDULER_LEASE_KEY, user_jobs_key
+from eros.core.keys import (
+    ACTIVITY_KEY,
+    PHASE_CONFIG_FOLLOWERS_KEY,
+    SCHEDULER_LEASE_KEY,
+    user_jobs_key,
+)
+from eros.core.offpeak import OffPeakWindow
+from eros.core.phase_config import PhaseConfigFollower, from_settings, parse_followers, publish
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.worker.halt import halt_user_sync
@@ -28,7 +37,7 @@ def _activity(client: redis.Redis, user_id: UUID, at_ms: int) -> None:
 
 
 def _queued(client: redis.Redis, settings: Settings, phase: Phase) -> list[str]:
-    return phase_queue(client, settings, phase).get_job_ids()
+    return phase_queue(client, from_settings(settings), phase).get_job_ids()
 
 
 @pytest.fixture
@@ -278,3 +287,56 @@ def test_a_stopping_scheduler_hands_its_lease_over_at_once(
     assert active.tick().leader
     active.release()
     assert standby.tick().leader
+
+
+def test_the_scheduler_follows_the_thresholds_and_queues_the_operator_publishes(
+    make_scheduler: Callable[..., Scheduler],
+    redis_client: redis.Redis,
+    pipeline_settings: Settings,
+    clock: ManualClock,
+) -> None:
+    scheduler = make_scheduler()
+    scheduler.tick()
+    start = clock.now_ms()
+    user = uuid4()
+    _activity(redis_client, user, start)
+    defaults = from_settings(pipeline_settings)
+    publish(
+        redis_client,
+        replace(
+            defaults,
+            idle_seconds=(300, 1800, 3600),
+            queues=("light-work", *defaults.queues[1:]),
+            source="eros/eros",
+            generation=7,
+        ),
+    )
+    clock.set(start + 5 * MINUTE_MS)
+    scheduler.phase_config = PhaseConfigFollower(redis_client, pipeline_settings, "scheduler/t")
+
+    assert scheduler.tick().enqueued[Phase.LIGHT] == 1
+    light = Queue("light-work", connection=redis_client)
+    assert light.get_job_ids() == [JobKey(user, Phase.LIGHT, start).id]
+    assert _queued(redis_client, pipeline_settings, Phase.LIGHT) == []
+    followers = parse_followers(redis_client.hgetall(PHASE_CONFIG_FOLLOWERS_KEY), clock.now_ms())
+    assert {f.component: f.generation for f in followers}["scheduler/t"] == 7
+
+
+def test_an_off_peak_window_published_for_a_phase_holds_its_jobs(
+    make_scheduler: Callable[..., Scheduler],
+    redis_client: redis.Redis,
+    pipeline_settings: Settings,
+    clock: ManualClock,
+) -> None:
+    clock.set(UTC_MIDNIGHT_MS + 12 * 60 * MINUTE_MS)  # noon UTC
+    defaults = from_settings(pipeline_settings)
+    night = OffPeakWindow.parse("23:00-07:00")
+    publish(redis_client, replace(defaults, windows=(None, None, night), generation=1))
+    scheduler = make_scheduler()
+    scheduler.tick()
+    _activity(redis_client, uuid4(), clock.now_ms())
+    clock.set(clock.now_ms() + 61 * MINUTE_MS)
+
+    report = scheduler.tick()
+    assert Phase.DEEP in report.skipped
+    assert _queued(redis_client, pipeline_settings, Phase.DEEP) == []
