@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from kubernetes.client import ApiException
 
@@ -24,7 +24,7 @@ from eros.operator.kube import (
     HTTP_NOT_FOUND,
     HTTP_UNPROCESSABLE,
     Ensured,
-    Kube,
+    EnsureResult,
     OwnershipConflict,
     SecretUnavailable,
 )
@@ -58,6 +58,19 @@ CONFLICT_REASON = "DeploymentConflict"
 EventSink = Callable[[str, str, str], None]  # (type, reason, message)
 
 
+class Workers(Protocol):
+    """Where the workers run: Deployments in a cluster (`eros.operator.kube.Kube`), or
+    processes on one machine (`eros dev`). One planner and one tick drive both."""
+
+    def read_secret_value(self, namespace: str, name: str, key: str) -> str: ...
+
+    def ensure_deployment(self, desired: Mapping[str, Any]) -> EnsureResult: ...
+
+    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None: ...
+
+    def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None: ...
+
+
 def _no_events(kind: str, reason: str, message: str) -> None:
     """The event sink of a reconciler run outside kopf."""
 
@@ -87,7 +100,7 @@ class TickOutcome:
 class Reconciler:
     """The state one ErosProcessing keeps between ticks, and the tick itself."""
 
-    kube: Kube
+    kube: Workers
     owner: Owner
     emit: EventSink = _no_events
     planner_state: PlannerState = field(default_factory=PlannerState)

@@ -95,7 +95,7 @@ def tick(
     deployments: list[DeploymentState | None],
     events: Events | None = None,
 ) -> Any:
-    reconciler = Reconciler(kube, OWNER, events or Events())  # type: ignore[arg-type]
+    reconciler = Reconciler(kube, OWNER, events or Events())
     return reconciler.tick(raw_spec, 1, {}, deployments, NOW)
 
 
@@ -116,7 +116,7 @@ def test_a_secret_the_operator_may_not_read_degrades_the_resource_and_says_how_t
 
 def test_a_new_reason_for_degradation_posts_a_new_event(kube: FakeKube) -> None:
     events = Events()
-    reconciler = Reconciler(kube, OWNER, events)  # type: ignore[arg-type]
+    reconciler = Reconciler(kube, OWNER, events)
     running = list(deployments_of({}))
     kube.secret_error = SecretUnavailable("Secret dating/eros-redis does not exist.")
     reconciler.tick({}, 1, {}, running, NOW)
@@ -175,7 +175,7 @@ def test_the_phase_configuration_is_published_once_per_change_with_the_generatio
 ) -> None:
     redis_client.delete(PHASE_CONFIG_KEY)
     events = Events()
-    reconciler = Reconciler(kube, OWNER, events)  # type: ignore[arg-type]
+    reconciler = Reconciler(kube, OWNER, events)
     running = list(deployments_of({}))
     edited = [DEFAULT_PHASES[0], {**DEFAULT_PHASES[1], "queue": "medium"}, DEFAULT_PHASES[2]]
     reconciler.tick({}, 1, {}, running, NOW)
