@@ -23,7 +23,7 @@ import kubernetes
 from kubernetes.client import ApiException
 
 from eros.operator import prometheus
-from eros.operator.kube import Kube, OwnershipConflict, load_api_client
+from eros.operator.kube import Ensured, Kube, OwnershipConflict, load_api_client
 from eros.operator.manifests import (
     LABEL_COMPONENT,
     LABEL_INSTANCE,
@@ -168,7 +168,13 @@ def _owner(name: str, namespace: str | None, uid: str) -> Owner:
 @kopf.on.create(GROUP, VERSION, PLURAL, backoff=HANDLER_BACKOFF_SECONDS)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec", backoff=HANDLER_BACKOFF_SECONDS)
 def ensure_workers(
-    spec: kopf.Spec, name: str, namespace: str | None, uid: str, memo: kopf.Memo, **_: Any
+    spec: kopf.Spec,
+    body: kopf.Body,
+    name: str,
+    namespace: str | None,
+    uid: str,
+    memo: kopf.Memo,
+    **_: Any,
 ) -> None:
     """Create the missing worker Deployments and bring the others' templates in line."""
     try:
@@ -192,12 +198,15 @@ def ensure_workers(
                 f"Could not apply Deployment {manifest['metadata']['name']}: {error.reason}",
                 delay=HANDLER_BACKOFF_SECONDS,
             ) from error
-        logger.info(
-            "Worker Deployment %s/%s is %s.",
-            namespace,
-            manifest["metadata"]["name"],
-            result.outcome,
-        )
+        deployment = manifest["metadata"]["name"]
+        logger.info("Worker Deployment %s/%s is %s.", namespace, deployment, result.outcome)
+        if result.outcome is Ensured.CREATED:
+            kopf.event(
+                body,
+                type="Normal",
+                reason="Created",
+                message=f"Created worker Deployment {deployment}.",
+            )
 
 
 def _deployments(index: DeploymentIndex, namespace: str, name: str) -> list[DeploymentState | None]:

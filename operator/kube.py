@@ -148,15 +148,19 @@ class Kube:
         """Create the Deployment if absent, else bring its template in line; never its replicas."""
         meta = desired["metadata"]
         namespace, name = meta["namespace"], meta["name"]
-        try:
-            _call(self.apps.create_namespaced_deployment, namespace, dict(desired))
-            return EnsureResult(Ensured.CREATED, int(desired["spec"]["replicas"]))
-        except ApiException as error:
-            if error.status != HTTP_CONFLICT:
-                raise
+        # Read first: the Deployment exists on every call but the first, and a create
+        # answered 409 would cost a wasted request before the read.
         existing = self.read_deployment(namespace, name)
-        if existing is None:  # deleted between our create and read: the next call creates
-            return EnsureResult(Ensured.UNCHANGED, 0)
+        if existing is None:
+            try:
+                _call(self.apps.create_namespaced_deployment, namespace, dict(desired))
+                return EnsureResult(Ensured.CREATED, int(desired["spec"]["replicas"]))
+            except ApiException as error:
+                if error.status != HTTP_CONFLICT:
+                    raise
+            existing = self.read_deployment(namespace, name)  # created meanwhile by another
+            if existing is None:  # and deleted again: the next call creates it
+                return EnsureResult(Ensured.UNCHANGED, 0)
         replicas = int((existing.get("spec") or {}).get("replicas") or 0)
         owner_uid = meta["ownerReferences"][0]["uid"]
         controller = controller_uid(existing)

@@ -1,19 +1,45 @@
 """The planner: from idle users and jobs to worker replicas per phase, within CPU budgets.
 
-A pure function of (spec, metrics, current state, now). The rules, in order:
+A pure function of (spec, metrics, current state, now). A phase is, at each tick, in one
+of four states, from what its idle band and its queue hold:
 
-1. A phase without idle users, or an off-peak-only phase outside the off-peak window,
-   wants zero workers, at once: its users are back (their jobs were halted) or its
-   work is not allowed now.
-2. Otherwise a phase wants ceil((queued + running) / jobsPerWorker) workers, clamped to
-   [minReplicas, maxReplicas]. Running jobs count so that a busy phase is not scaled
-   down under its own feet when its queue drains.
-3. Scaling up is immediate. Scaling down goes only as low as the highest want seen
+- **outside its window**: an off-peak-only phase outside the off-peak window wants zero
+  workers, at once, whatever it holds: its work is not allowed now, so it never burns
+  budget outside the window. Its queued jobs stay queued for the window (the planner
+  never touches a queue); its running jobs are stopped and requeue themselves.
+- **done**: no idle users and no jobs (queued or running) wants zero workers, at once:
+  nothing is left to do, and nothing can come (the scheduler enqueues a phase's jobs for
+  the users in its band), so the CPU goes back to the pool. Typically its users are back
+  (their jobs were halted).
+- **draining**: no idle users, but jobs: the phase keeps workers for those jobs,
+  ceil((queued + running) / jobsPerWorker) clamped only to maxReplicas, until they are
+  done. At night every user drifts past the last threshold and the first bands empty;
+  their jobs still run. `minReplicas` does not apply: it keeps warm workers for the jobs
+  idle users are about to bring, and a draining phase has no such users.
+- **in demand**: idle users: ceil((queued + running) / jobsPerWorker), clamped to
+  [minReplicas, maxReplicas]. Running jobs count so that a busy phase is not scaled down
+  under its own feet when its queue drains.
+
+Then, for phases not stopped at once:
+
+1. Scaling up is immediate. Scaling down goes only as low as the highest want seen
    within the stabilization window (the HPA's rule), so a dip does not kill workers.
-4. CPU: a phase gets at most floor(pool x budget% / cpuPerWorker) workers, and all
+   Since every want counts the running jobs, no scale-down goes below them:
+   ceil(running / jobsPerWorker), within maxReplicas.
+2. CPU: a phase gets at most floor(pool x budget% / cpuPerWorker) workers, and all
    phases together at most pool x (100 - headroom)%. When the phases want more than
-   that, the priority order decides: first every phase's minReplicas, in priority
-   order, then the rest of every phase's want, in priority order.
+   that, the CPU goes in rounds, each round in priority order: first one worker for
+   every phase with jobs (so no phase's jobs are stranded by a busier, more important
+   one), then every phase's minReplicas, then the rest of every phase's want. Budgets win
+   over everything: a phase whose budget holds no worker gets none. Priority may take
+   workers from a less important phase's running jobs (they checkpoint and requeue),
+   but never its last one while the pool fits one worker of every phase with jobs.
+
+The invariants, property-tested: a phase allowed now with jobs and room for one worker
+(its budget and maxReplicas) always gets one, whenever the usable pool fits one worker of
+every such phase; no phase exceeds its budget and all together stay within the pool less
+the headroom; a phase short of neither budget nor pool is never scaled below its
+running jobs.
 """
 
 from __future__ import annotations
@@ -25,12 +51,18 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from eros.operator.spec import ProcessingSpec
+from eros.operator.spec import PhaseSpec, ProcessingSpec
 
 
 class PlanReason(StrEnum):
+    """Why a phase got the workers it got (the status' `phases[].reason`)."""
+
+    # No idle users and no jobs: nothing to do, zero at once.
     NO_IDLE_USERS = "NoIdleUsers"
+    # Off-peak only and outside the window: zero at once, jobs kept queued.
     OFF_PEAK = "OutsideOffPeakWindow"
+    # No idle users but jobs: workers for those jobs until they are done.
+    DRAINING = "Draining"
     DEMAND = "Demand"
     MIN_REPLICAS = "MinReplicas"
     MAX_REPLICAS = "MaxReplicas"
@@ -106,29 +138,32 @@ def in_off_peak(spec: ProcessingSpec, now: datetime) -> bool:
     return spec.off_peak.contains(local)
 
 
-def _blocked_reason(
-    spec: ProcessingSpec, metrics: Sequence[PhaseMetrics], off_peak: bool
-) -> list[PlanReason | None]:
-    reasons: list[PlanReason | None] = []
-    for phase, figures in zip(spec.phases, metrics, strict=True):
-        if figures.idle_users <= 0:
-            reasons.append(PlanReason.NO_IDLE_USERS)
-        elif phase.off_peak_only and not off_peak:
-            reasons.append(PlanReason.OFF_PEAK)
-        else:
-            reasons.append(None)
-    return reasons
+def demand_replicas(phase: PhaseSpec, figures: PhaseMetrics) -> int:
+    """Workers for every queued and running job, before any clamp."""
+    return math.ceil(figures.jobs / phase.jobs_per_worker)
 
 
-def _want(spec: ProcessingSpec, index: int, figures: PhaseMetrics) -> int:
-    phase = spec.phases[index]
-    demand = math.ceil(figures.jobs / phase.jobs_per_worker)
+def _stopped_reason(phase: PhaseSpec, figures: PhaseMetrics, off_peak: bool) -> PlanReason | None:
+    """Why a phase goes to zero at once, or None when it plans as usual."""
+    if phase.off_peak_only and not off_peak:
+        return PlanReason.OFF_PEAK
+    if figures.idle_users <= 0 and figures.jobs <= 0:
+        return PlanReason.NO_IDLE_USERS
+    return None
+
+
+def _draining(figures: PhaseMetrics) -> bool:
+    return figures.idle_users <= 0 < figures.jobs
+
+
+def _want(phase: PhaseSpec, figures: PhaseMetrics) -> int:
+    demand = demand_replicas(phase, figures)
+    if _draining(figures):
+        return min(demand, phase.max_replicas)
     return min(max(demand, phase.min_replicas), phase.max_replicas)
 
 
-def _stabilize(want: int, current: int, window_max: int, max_replicas: int, blocked: bool) -> int:
-    if blocked:
-        return 0
+def _stabilize(want: int, current: int, window_max: int, max_replicas: int) -> int:
     if want >= current:
         return want
     return min(current, window_max, max_replicas)
@@ -136,13 +171,13 @@ def _stabilize(want: int, current: int, window_max: int, max_replicas: int, bloc
 
 def _allocate(
     spec: ProcessingSpec,
-    floors: Sequence[int],
-    targets: Sequence[int],
+    rounds: Sequence[Sequence[int]],
     caps: Sequence[int],
 ) -> list[int]:
+    """Grant each round's goals in priority order, within the caps and the usable pool."""
     remaining = usable_millicores(spec)
     granted = [0] * len(spec.phases)
-    for goal in (floors, targets):
+    for goal in rounds:
         for number in spec.priority:
             i = number - 1
             per_worker = spec.phases[i].cpu_per_worker_millicores
@@ -155,22 +190,22 @@ def _allocate(
 
 
 def _reason(
-    spec: ProcessingSpec,
-    index: int,
+    phase: PhaseSpec,
     figures: PhaseMetrics,
     want: int,
     stabilized: int,
     desired: int,
     cap: int,
 ) -> PlanReason:
-    phase = spec.phases[index]
     if desired < stabilized:
         return PlanReason.BUDGET_LIMITED if desired >= cap else PlanReason.POOL_LIMITED
     if stabilized > want:
         return PlanReason.STABILIZING
-    demand = math.ceil(figures.jobs / phase.jobs_per_worker)
+    demand = demand_replicas(phase, figures)
     if demand > phase.max_replicas:
         return PlanReason.MAX_REPLICAS
+    if _draining(figures):
+        return PlanReason.DRAINING
     if demand < phase.min_replicas:
         return PlanReason.MIN_REPLICAS
     return PlanReason.DEMAND
@@ -191,8 +226,14 @@ def plan(
     if len(metrics) != len(spec.phases) or len(current) != len(spec.phases):
         raise ValueError("metrics and current replicas need one entry per phase")
     at = now.timestamp()
-    blocked = _blocked_reason(spec, metrics, in_off_peak(spec, now))
-    wants = tuple(0 if blocked[i] else _want(spec, i, figures) for i, figures in enumerate(metrics))
+    off_peak = in_off_peak(spec, now)
+    stopped = [
+        _stopped_reason(phase, figures, off_peak)
+        for phase, figures in zip(spec.phases, metrics, strict=True)
+    ]
+    wants = tuple(
+        0 if stopped[i] else _want(phase, metrics[i]) for i, phase in enumerate(spec.phases)
+    )
     horizon = at - spec.stabilization_window_seconds
     history = state.history or (Recommendation(at, tuple(current)),)
     kept = tuple(r for r in history if horizon < r.at <= at and len(r.wants) == len(wants))
@@ -200,20 +241,23 @@ def plan(
     window_max = [max(r.wants[i] for r in window) for i in range(len(wants))]
 
     stabilized = [
-        _stabilize(wants[i], current[i], window_max[i], phase.max_replicas, blocked[i] is not None)
+        0 if stopped[i] else _stabilize(wants[i], current[i], window_max[i], phase.max_replicas)
         for i, phase in enumerate(spec.phases)
     ]
+    # One worker for every phase with jobs comes before anyone's minReplicas or extra
+    # workers, so that contention delays a phase's jobs but never strands them.
+    first = [min(1, stabilized[i]) if metrics[i].jobs > 0 else 0 for i in range(len(wants))]
     floors = [
-        0 if blocked[i] else min(phase.min_replicas, stabilized[i])
+        min(phase.min_replicas, stabilized[i]) if metrics[i].idle_users > 0 else 0
         for i, phase in enumerate(spec.phases)
     ]
     caps = phase_budget_replicas(spec)
-    granted = _allocate(spec, floors, stabilized, caps)
+    granted = _allocate(spec, (first, floors, stabilized), caps)
 
     phases = []
     for i, phase in enumerate(spec.phases):
-        reason = blocked[i] or _reason(
-            spec, i, metrics[i], wants[i], stabilized[i], granted[i], caps[i]
+        reason = stopped[i] or _reason(
+            phase, metrics[i], wants[i], stabilized[i], granted[i], caps[i]
         )
         phases.append(
             PhasePlan(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import redis
+from rq import Queue
 
 from eros.operator.manifests import ANNOTATION_TEMPLATE_HASH
 from eros.operator.spec import DEFAULT_PHASES
@@ -86,6 +87,7 @@ async def test_idle_users_coming_back_scale_their_phase_to_zero(
     await eventually(lambda: operator.replicas(f"{NAME}-phase-3") == 2)
 
     seed_idle_users(redis_client, [0, 0, 0], active=2)
+    Queue("eros-phase-3", connection=redis_client).empty()  # their jobs halted, as on a heartbeat
 
     await eventually(lambda: operator.replicas(f"{NAME}-phase-3") == 0)
     await eventually(lambda: operator.condition("Active")["status"] == "False")

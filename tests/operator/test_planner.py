@@ -1,256 +1,21 @@
-"""The planner: property tests for every invariant, and table tests of typical days."""
+"""The planner, by example: single decisions and table tests of typical days.
+
+The invariants for every input are in `test_planner_properties.py`, a whole night of
+users drifting from phase 1 to phase 3 in `test_planner_night.py`.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from eros.operator.planner import (
-    PhaseMetrics,
-    Plan,
-    PlannerState,
-    PlanReason,
-    Recommendation,
-    phase_budget_replicas,
-    plan,
-    usable_millicores,
-)
+from eros.operator.planner import PhaseMetrics, PlannerState, plan
 from eros.operator.spec import DEFAULT_PHASES, ProcessingSpec, parse_spec
 
-NAMES = ("phase-1", "phase-2", "phase-3")
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-PROPERTY_EXAMPLES = 300
-
-
-@st.composite
-def specs(draw: st.DrawFn, *, uncontended: bool = False) -> ProcessingSpec:
-    """Valid specs; `uncontended` ones have budgets so large that no phase is ever capped."""
-    pool = draw(st.integers(100, 64_000))
-    phases = []
-    for number, name in enumerate(NAMES, start=1):
-        min_replicas = draw(st.integers(0, 4))
-        phases.append(
-            {
-                "name": name,
-                "idleAfter": f"{number * 10}m",
-                "cpuBudgetPercent": 100 if uncontended else draw(st.integers(0, 100)),
-                "cpuPerWorker": f"{draw(st.integers(1, 1 if uncontended else pool))}m",
-                "jobsPerWorker": draw(st.integers(1, 5)),
-                "minReplicas": min_replicas,
-                "maxReplicas": draw(st.integers(min_replicas, 20)),
-                "queue": f"q{number}",
-                "offPeakOnly": draw(st.booleans()),
-            }
-        )
-    raw: dict[str, Any] = {
-        "cpuPool": f"{max(pool, 10_000) if uncontended else pool}m",
-        "headroomPercent": 0 if uncontended else draw(st.integers(0, 50)),
-        "phases": phases,
-        "priority": draw(st.sampled_from([[], *map(list, _permutations(NAMES))])),
-        "scaleDown": {"stabilizationWindowSeconds": draw(st.integers(0, 600))},
-        "offPeak": {"start": "23:00", "end": "07:00", "timeZone": "Europe/Berlin"},
-    }
-    return parse_spec(raw)
-
-
-def _permutations(items: Sequence[str]) -> list[tuple[str, ...]]:
-    from itertools import permutations
-
-    return list(permutations(items))
-
-
-phase_metrics = st.builds(
-    PhaseMetrics,
-    idle_users=st.integers(0, 3),
-    queued_jobs=st.integers(0, 40),
-    running_jobs=st.integers(0, 40),
-)
-metrics_triples = st.lists(phase_metrics, min_size=3, max_size=3)
-replica_triples = st.lists(st.integers(0, 30), min_size=3, max_size=3)
-moments = st.datetimes(
-    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)
-)
-
-
-@st.composite
-def histories(draw: st.DrawFn, now: datetime) -> PlannerState:
-    ages = draw(st.lists(st.integers(0, 900), max_size=6))
-    return PlannerState(
-        tuple(
-            Recommendation((now - timedelta(seconds=age)).timestamp(), tuple(draw(replica_triples)))
-            for age in sorted(ages, reverse=True)
-        )
-    )
-
-
-@st.composite
-def situations(
-    draw: st.DrawFn, *, uncontended: bool = False
-) -> tuple[ProcessingSpec, list[PhaseMetrics], list[int], PlannerState, datetime]:
-    now = draw(moments)
-    return (
-        draw(specs(uncontended=uncontended)),
-        draw(metrics_triples),
-        draw(replica_triples),
-        draw(histories(now)),
-        now,
-    )
-
-
-def blocked(spec: ProcessingSpec, metrics: Sequence[PhaseMetrics], result: Plan) -> list[bool]:
-    return [
-        figures.idle_users == 0 or planned.reason is PlanReason.OFF_PEAK
-        for figures, planned in zip(metrics, result.phases, strict=True)
-    ]
-
-
-def demand(spec: ProcessingSpec, i: int, figures: PhaseMetrics) -> int:
-    phase = spec.phases[i]
-    wanted = math.ceil((figures.queued_jobs + figures.running_jobs) / phase.jobs_per_worker)
-    return min(max(wanted, phase.min_replicas), phase.max_replicas)
-
-
-# --- Invariants -------------------------------------------------------------------
-
-
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
-@given(situations())
-def test_no_phase_uses_more_cpu_than_its_budget_share_of_the_pool(case: Any) -> None:
-    spec, metrics, current, state, now = case
-    result = plan(spec, metrics, current, state, now)
-    for phase, planned in zip(spec.phases, result.phases, strict=True):
-        used = planned.desired * phase.cpu_per_worker_millicores
-        assert used * 100 <= spec.cpu_pool_millicores * phase.cpu_budget_percent
-        assert planned.cpu_millicores == used
-
-
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
-@given(situations())
-def test_all_phases_together_stay_within_the_pool_less_the_headroom(case: Any) -> None:
-    spec, metrics, current, state, now = case
-    result = plan(spec, metrics, current, state, now)
-    total = sum(
-        p.desired * phase.cpu_per_worker_millicores
-        for p, phase in zip(result.phases, spec.phases, strict=True)
-    )
-    assert total * 100 <= spec.cpu_pool_millicores * (100 - spec.headroom_percent)
-    assert total == result.cpu_millicores <= usable_millicores(spec)
-
-
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
-@given(situations())
-def test_a_phase_without_idle_users_has_no_workers(case: Any) -> None:
-    spec, metrics, current, state, now = case
-    result = plan(spec, metrics, current, state, now)
-    for figures, planned in zip(metrics, result.phases, strict=True):
-        if figures.idle_users == 0:
-            assert planned.desired == 0
-            assert planned.reason is PlanReason.NO_IDLE_USERS
-
-
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
-@given(situations(), st.data())
-def test_demand_counts_running_jobs_like_queued_ones(case: Any, data: st.DataObject) -> None:
-    spec, metrics, current, state, now = case
-    moved = [
-        PhaseMetrics(m.idle_users, q, m.jobs - q)
-        for m in metrics
-        for q in [data.draw(st.integers(0, m.jobs))]
-    ]
-    assert plan(spec, metrics, current, state, now) == plan(spec, moved, current, state, now)
-
-
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
-@given(situations(uncontended=True))
-def test_without_contention_a_fresh_phase_gets_exactly_its_demand(case: Any) -> None:
-    spec, metrics, _, _, now = case
-    result = plan(spec, metrics, [0, 0, 0], PlannerState(), now)
-    for i, (figures, planned) in enumerate(zip(metrics, result.phases, strict=True)):
-        expected = 0 if blocked(spec, metrics, result)[i] else demand(spec, i, figures)
-        assert planned.desired == expected
-
-
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
-@given(situations(uncontended=True))
-def test_scaling_up_is_immediate(case: Any) -> None:
-    spec, metrics, current, state, now = case
-    result = plan(spec, metrics, current, state, now)
-    for i, planned in enumerate(result.phases):
-        if not blocked(spec, metrics, result)[i]:
-            assert planned.desired >= planned.want
-            assert planned.want == demand(spec, i, metrics[i])
-
-
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
-@given(situations(uncontended=True))
-def test_scaling_down_waits_for_the_highest_want_within_the_window(case: Any) -> None:
-    spec, metrics, current, state, now = case
-    result = plan(spec, metrics, current, state, now)
-    horizon = now.timestamp() - spec.stabilization_window_seconds
-    # A fresh planner counts the current replicas as a want of this very moment.
-    history = state.history or (Recommendation(now.timestamp(), tuple(current)),)
-    recent = [r for r in history if horizon < r.at <= now.timestamp()]
-    for i, planned in enumerate(result.phases):
-        if blocked(spec, metrics, result)[i] or planned.want >= current[i]:
-            continue
-        held = max([planned.want, *(r.wants[i] for r in recent)])
-        assert planned.desired == min(current[i], held, spec.phases[i].max_replicas)
-
-
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
-@given(situations())
-def test_over_subscription_is_resolved_in_priority_order(case: Any) -> None:
-    spec, metrics, _, _, now = case
-    # A fresh planner from zero replicas: what each phase gets is only a matter of budgets.
-    result = plan(spec, metrics, [0, 0, 0], PlannerState(), now)
-    caps = phase_budget_replicas(spec)
-    is_blocked = blocked(spec, metrics, result)
-    floors = [
-        0 if is_blocked[i] else min(spec.phases[i].min_replicas, p.want)
-        for i, p in enumerate(result.phases)
-    ]
-    for rank, number in enumerate(spec.priority):
-        a = number - 1
-        short = result.phases[a].desired < min(result.phases[a].want, caps[a])
-        if not short:
-            continue
-        # A higher-priority phase is short of CPU only because the pool ran out: lower
-        # ones got, beyond their minReplicas, less CPU than one more worker of it needs.
-        extra = sum(
-            (result.phases[b - 1].desired - min(floors[b - 1], result.phases[b - 1].desired))
-            * spec.phases[b - 1].cpu_per_worker_millicores
-            for b in spec.priority[rank + 1 :]
-        )
-        assert extra < spec.phases[a].cpu_per_worker_millicores
-        assert result.phases[a].reason is PlanReason.POOL_LIMITED
-
-
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
-@given(situations())
-def test_the_plan_is_never_above_max_replicas_nor_negative(case: Any) -> None:
-    spec, metrics, current, state, now = case
-    result = plan(spec, metrics, current, state, now)
-    for phase, planned in zip(spec.phases, result.phases, strict=True):
-        assert 0 <= planned.desired <= phase.max_replicas
-
-
-@settings(max_examples=PROPERTY_EXAMPLES, deadline=None)
-@given(situations())
-def test_the_history_keeps_only_the_window(case: Any) -> None:
-    spec, metrics, current, state, now = case
-    result = plan(spec, metrics, current, state, now)
-    horizon = now.timestamp() - spec.stabilization_window_seconds
-    assert result.state.history[-1] == Recommendation(
-        now.timestamp(), tuple(p.want for p in result.phases)
-    )
-    assert all(horizon < r.at <= now.timestamp() for r in result.state.history[:-1])
 
 
 def test_a_restarted_planner_does_not_scale_down_at_once() -> None:
@@ -267,6 +32,47 @@ def test_a_restarted_planner_does_not_scale_down_at_once() -> None:
 def test_metrics_and_replicas_must_cover_every_phase() -> None:
     with pytest.raises(ValueError, match="one entry per phase"):
         plan(parse_spec({}), [PhaseMetrics(1, 1, 1)], [0, 0, 0], PlannerState(), T0)
+
+
+def test_a_phase_whose_band_emptied_keeps_workers_for_its_jobs_without_min_replicas() -> None:
+    phases = [dict(p) for p in DEFAULT_PHASES]
+    phases[1]["minReplicas"] = 2
+    spec = parse_spec({"phases": phases})
+    metrics = [PhaseMetrics(0, 1, 0), PhaseMetrics(0, 0, 1), PhaseMetrics(3, 0, 0)]
+
+    result = plan(spec, metrics, [0, 0, 0], PlannerState(), T0)
+
+    assert result.desired == (1, 1, 0)
+    assert [p.reason.value for p in result.phases] == ["Draining", "Draining", "Demand"]
+
+
+def test_a_draining_phase_lets_its_worker_go_at_once_when_its_last_job_is_done() -> None:
+    spec = parse_spec({})
+    draining = [PhaseMetrics(0, 0, 1), PhaseMetrics(0, 0, 0), PhaseMetrics(0, 0, 0)]
+    first = plan(spec, draining, [0, 0, 0], PlannerState(), T0)
+
+    done = [PhaseMetrics(0, 0, 0)] * 3
+    later = plan(spec, done, list(first.desired), first.state, T0 + timedelta(seconds=5))
+
+    assert first.desired == (1, 0, 0)
+    assert later.desired == (0, 0, 0)
+    assert later.phases[0].reason.value == "NoIdleUsers"
+
+
+def test_a_busy_deep_phase_leaves_a_worker_to_every_other_phase_with_jobs() -> None:
+    # 2 cores less 10 % = 1800m; phase 3's three 500m workers and phase 2's one would
+    # leave 50m, no worker for phase 1, if the deepest phase were simply served first.
+    phases = [{**p, "cpuBudgetPercent": 100} for p in DEFAULT_PHASES]
+    phases[2]["cpuPerWorker"] = "500m"
+    spec = parse_spec({"cpuPool": "2", "headroomPercent": 10, "phases": phases})
+    metrics = [PhaseMetrics(0, 5, 0), PhaseMetrics(0, 5, 0), PhaseMetrics(9, 9, 0)]
+
+    result = plan(spec, metrics, [0, 0, 0], PlannerState(), T0)
+
+    # A worker each first (500m + 250m + 100m), then the 950m left in priority order:
+    # one more for phase 3, one for phase 2, the last 200m for two of phase 1.
+    assert result.desired == (3, 2, 2)
+    assert [p.reason.value for p in result.phases] == ["PoolLimited"] * 3
 
 
 # --- Typical days -------------------------------------------------------------------
@@ -317,7 +123,8 @@ DEFAULT_DAY = [
         ("NoIdleUsers", "NoIdleUsers", "ScaleDownStabilizing"),
     ),
     Moment("03:07", (0, 0, 40), (0, 0, 1), (0, 0, 1), ("NoIdleUsers", "NoIdleUsers", "Demand")),
-    Moment("07:30", (0, 0, 0), (0, 0, 1), (0, 0, 0)),  # everyone wakes up: at once to 0
+    # Everyone wakes up: their jobs are halted, nothing is left to do, so at once to 0.
+    Moment("07:30", (0, 0, 0), (0, 0, 0), (0, 0, 0)),
     Moment(
         "09:00",
         (20, 0, 0),
@@ -391,20 +198,31 @@ def test_an_over_subscribed_evening_follows_a_custom_priority() -> None:
     run_day(
         contended(["phase-1", "phase-2", "phase-3"]),
         [
-            # Phase 1 first: 9 workers x 200m = 1800m, nothing left for the others.
+            # Every phase with jobs gets a worker before any priority: 200m + 500m + 1
+            # core = 1700m; the 100m left fits no further worker, not even phase 1's.
             Moment(
                 "20:00",
                 (10, 10, 10),
                 (10, 10, 10),
-                (9, 0, 0),
-                ("PhaseBudgetLimited", "PoolLimited", "PoolLimited"),
+                (1, 1, 1),
+                ("PoolLimited", "PoolLimited", "PhaseBudgetLimited"),
             ),
+            # Phase 3 has idle users but no jobs: of the 1100m its core leaves, phase 1
+            # takes five more 200m workers first; the last 100m fits no phase-2 worker.
             Moment(
                 "21:00",
                 (10, 10, 10),
-                (2, 10, 10),
+                (10, 10, 0),
+                (6, 1, 0),
+                ("PoolLimited", "PoolLimited", "Demand"),
+            ),
+            # Phase 1 gets its whole demand first, phase 2 what is left (900m: one more).
+            Moment(
+                "22:00",
+                (10, 10, 10),
+                (2, 10, 0),
                 (2, 2, 0),
-                ("Demand", "PoolLimited", "PoolLimited"),
+                ("Demand", "PoolLimited", "Demand"),
             ),
         ],
     )
@@ -433,6 +251,13 @@ def test_an_off_peak_only_phase_runs_only_inside_its_window() -> None:
             ),
             Moment("22:30", (0, 0, 9), (0, 0, 9), (0, 0, 3)),
             Moment("05:59+1", (0, 0, 9), (0, 0, 9), (0, 0, 3)),
-            Moment("06:00+1", (0, 0, 9), (0, 0, 9), (0, 0, 0)),
+            # The window closes with jobs left: they stay queued for the next window.
+            Moment(
+                "06:00+1",
+                (0, 0, 9),
+                (0, 0, 9),
+                (0, 0, 0),
+                ("NoIdleUsers", "NoIdleUsers", "OutsideOffPeakWindow"),
+            ),
         ],
     )
