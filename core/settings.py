@@ -118,11 +118,13 @@ class Settings(BaseSettings):
     )
     phase_idle_seconds: Annotated[list[int], Field(min_length=3, max_length=3)] = Field(
         default_factory=lambda: list(DEFAULT_IDLE_SECONDS),
-        description="Idle seconds after which a user enters phases 1, 2 and 3 (JSON list).",
+        description="Idle seconds after which a user enters phases 1, 2 and 3 (JSON list); "
+        "the ErosProcessing's, once an operator publishes it, take precedence.",
     )
     phase_queues: Annotated[list[str], Field(min_length=3, max_length=3)] = Field(
         default_factory=lambda: list(DEFAULT_QUEUES),
-        description="RQ queue of each phase (JSON list).",
+        description="RQ queue of each phase (JSON list); the ErosProcessing's, once an "
+        "operator publishes it, take precedence.",
     )
     activity_retention_seconds: int = Field(
         DEFAULT_ACTIVITY_RETENTION_SECONDS,
@@ -192,7 +194,8 @@ class Settings(BaseSettings):
     )
     phase_off_peak: Annotated[list[str | None], Field(min_length=3, max_length=3)] = Field(
         default_factory=lambda: list[str | None]([None, None, None]),
-        description='Hours each phase may run, e.g. `[null, null, "23:00-07:00"]`; null: any.',
+        description='Hours each phase may run, e.g. `[null, null, "23:00-07:00"]`; null: any; '
+        "the ErosProcessing's, once an operator publishes it, take precedence.",
     )
     off_peak_timezone: str = Field(
         DEFAULT_OFF_PEAK_TIMEZONE, description="IANA time zone of the off-peak windows."
