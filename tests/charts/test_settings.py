@@ -32,6 +32,8 @@ def container_environment(rendering: Rendering, container: Mapping[str, Any]) ->
         if "value" in env:
             environment[env["name"]] = env["value"]
             continue
+        if "fieldRef" in env["valueFrom"]:
+            continue  # the downward API (the operator's POD_NAME): no EROS setting
         ref = env["valueFrom"]["secretKeyRef"]
         if ref["name"] in secrets:
             environment[env["name"]] = base64.b64decode(secrets[ref["name"]][ref["key"]]).decode()
