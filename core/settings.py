@@ -181,11 +181,11 @@ class Settings(BaseSettings):
         DEFAULT_METRICS_PORT,
         ge=0,
         le=65535,
-        description="Port of the scheduler's /metrics and /healthz; 0 disables them.",
+        description="Port of the scheduler's /metrics, /healthz and /readyz; 0 disables them.",
     )
     metrics_host: str = Field(
         DEFAULT_METRICS_HOST,
-        description="Address the scheduler's and workers' /metrics and /healthz listen on.",
+        description="Address of the scheduler's and workers' /metrics, /healthz and /readyz.",
     )
     recovery_interval_seconds: float = Field(
         DEFAULT_RECOVERY_INTERVAL_SECONDS,
@@ -204,7 +204,7 @@ class Settings(BaseSettings):
         DEFAULT_METRICS_PORT,
         ge=0,
         le=65535,
-        description="Port of a worker's /metrics and /healthz; 0 disables them.",
+        description="Port of a worker's /metrics, /healthz and /readyz; 0 disables them.",
     )
     worker_work_modules: list[str] = Field(
         default_factory=lambda: list(DEFAULT_WORKER_WORK_MODULES),

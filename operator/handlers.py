@@ -22,7 +22,8 @@ import kopf
 import kubernetes
 from kubernetes.client import ApiException
 
-from eros.operator import prometheus
+from eros.operator import prometheus, standby
+from eros.operator.health import HealthServer
 from eros.operator.kube import Ensured, Kube, OwnershipConflict, load_api_client
 from eros.operator.manifests import (
     LABEL_COMPONENT,
@@ -101,7 +102,21 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     except kubernetes.config.ConfigException as error:
         # Credentials do not appear by waiting: exit, and let the pod restart with backoff.
         raise kopf.PermanentError(f"No Kubernetes credentials: {error}") from error
-    memo.heartbeats = Heartbeats()
+    memo.heartbeats = heartbeats = Heartbeats()
+    memo.health_server = None
+    if options.liveness_port:
+        # ticks: seconds since each resource's last tick, failing when one is stuck;
+        # problems: what a person must fix, by resource, reported without failing.
+        health = HealthServer(
+            options.liveness_port,
+            {
+                "ticks": heartbeats.check,
+                "problems": heartbeats.problems,
+                "peering": lambda: standby.peering(memo),
+            },
+        )
+        health.start()
+        memo.health_server = health
     memo.metrics_server = None
     if options.metrics_port:
         server = MetricsServer(options.metrics_port)
@@ -118,6 +133,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
 def shutdown(memo: kopf.Memo, **_: Any) -> None:
     if memo.get("metrics_server") is not None:
         memo.metrics_server.stop()
+    if memo.get("health_server") is not None:
+        memo.health_server.stop()
     if memo.get("kube") is not None:
         memo.kube.close()
 
@@ -126,20 +143,6 @@ def shutdown(memo: kopf.Memo, **_: Any) -> None:
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     """In-cluster service account, else the kubeconfig (honouring KUBECONFIG)."""
     return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
-
-
-@kopf.on.probe(id="ticks")
-def ticks(memo: kopf.Memo, **_: Any) -> dict[str, float]:
-    """Seconds since each resource's last tick; fails the liveness probe when one is stuck."""
-    heartbeats: Heartbeats = memo.heartbeats
-    return heartbeats.check()
-
-
-@kopf.on.probe(id="problems")
-def problems(memo: kopf.Memo, **_: Any) -> dict[str, str]:
-    """What a person must fix, by resource; reported without failing the probe."""
-    heartbeats: Heartbeats = memo.heartbeats
-    return heartbeats.problems()
 
 
 @kopf.index(

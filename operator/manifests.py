@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from eros.core.settings import DEFAULT_METRICS_PORT
 from eros.operator.quantity import QuantityError, cpu_millicores
 from eros.operator.spec import API_VERSION, KIND, PhaseSpec, ProcessingSpec
 from eros.operator.status import DeploymentState
@@ -30,6 +31,26 @@ ANNOTATION_TEMPLATE_HASH = "eros.dev/template-hash"
 ROLLING_UPDATE = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
 REVISION_HISTORY_LIMIT = 3
 TMP_VOLUME = "tmp"
+
+# A worker serves /metrics, /healthz and /readyz on this port (`eros.worker.server`); the
+# operator pins it, so that the container port, the probes and the PodMonitor agree.
+METRICS_PORT = DEFAULT_METRICS_PORT
+METRICS_PORT_NAME = "metrics"
+METRICS_PORT_ENV = "EROS_WORKER_METRICS_PORT"
+LIVENESS_PATH = "/healthz"
+READINESS_PATH = "/readyz"
+# Liveness: the worker's loop renews its heartbeat at least every few minutes, and
+# `/healthz` already allows for that, so a few failed probes in a row mean it is stuck.
+LIVENESS_INITIAL_DELAY_SECONDS = 10
+LIVENESS_PERIOD_SECONDS = 10
+LIVENESS_TIMEOUT_SECONDS = 3
+LIVENESS_FAILURE_THRESHOLD = 6
+# Readiness: a worker asked to stop turns unready within one period, so that a rollout
+# and the operator's ready-replica count no longer count it while it drains.
+READINESS_INITIAL_DELAY_SECONDS = 2
+READINESS_PERIOD_SECONDS = 5
+READINESS_TIMEOUT_SECONDS = 3
+READINESS_FAILURE_THRESHOLD = 1
 
 
 @dataclass(frozen=True)
@@ -84,9 +105,20 @@ def _env(spec: ProcessingSpec) -> list[dict[str, Any]]:
         {"name": "EROS_PHASE_QUEUES", "value": json.dumps([p.queue for p in spec.phases])},
         {"name": "EROS_PHASE_IDLE_SECONDS", "value": json.dumps(spec.idle_thresholds_seconds)},
     ]
-    theirs = [dict(item) for item in spec.worker.env]
+    theirs = [dict(item) for item in spec.worker.env if item.get("name") != METRICS_PORT_ENV]
     overridden = {item.get("name") for item in theirs}
-    return [item for item in ours if item["name"] not in overridden] + theirs
+    pinned = {"name": METRICS_PORT_ENV, "value": str(METRICS_PORT)}
+    return [item for item in ours if item["name"] not in overridden] + theirs + [pinned]
+
+
+def _probe(path: str, initial: int, period: int, timeout: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": METRICS_PORT_NAME},
+        "initialDelaySeconds": initial,
+        "periodSeconds": period,
+        "timeoutSeconds": timeout,
+        "failureThreshold": failures,
+    }
 
 
 def build_pod_template(owner: Owner, spec: ProcessingSpec, phase: PhaseSpec) -> dict[str, Any]:
@@ -99,6 +131,21 @@ def build_pod_template(owner: Owner, spec: ProcessingSpec, phase: PhaseSpec) -> 
         "command": ["eros"],
         "args": ["worker", "--phase", str(phase.number)],
         "env": _env(spec),
+        "ports": [{"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT, "protocol": "TCP"}],
+        "livenessProbe": _probe(
+            LIVENESS_PATH,
+            LIVENESS_INITIAL_DELAY_SECONDS,
+            LIVENESS_PERIOD_SECONDS,
+            LIVENESS_TIMEOUT_SECONDS,
+            LIVENESS_FAILURE_THRESHOLD,
+        ),
+        "readinessProbe": _probe(
+            READINESS_PATH,
+            READINESS_INITIAL_DELAY_SECONDS,
+            READINESS_PERIOD_SECONDS,
+            READINESS_TIMEOUT_SECONDS,
+            READINESS_FAILURE_THRESHOLD,
+        ),
         "resources": {"requests": dict(resources), "limits": dict(resources)},
         "securityContext": dict(worker.security_context),
         "volumeMounts": [{"name": TMP_VOLUME, "mountPath": "/tmp"}],

@@ -8,7 +8,16 @@ import threading
 from collections.abc import Sequence
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
 
 from eros.operator.planner import PhaseMetrics, Plan
 from eros.operator.spec import ProcessingSpec
@@ -18,7 +27,11 @@ logger = logging.getLogger(__name__)
 MILLICORES_PER_CORE = 1000
 RECONCILE_BUCKETS_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
+# The operator's series only (plus its process's CPU, memory and GC figures), never the
+# pipeline's or the API's, whatever modules the operator imports.
 REGISTRY = CollectorRegistry(auto_describe=True)
+for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+    REGISTRY.register(_collector)
 _PHASE_LABELS = ("namespace", "name", "phase")
 
 IDLE_USERS = Gauge(

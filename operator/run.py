@@ -24,14 +24,14 @@ __all__ = ["build_parser", "kopf_arguments", "main", "main_from_args", "options_
 
 def kopf_arguments(options: OperatorOptions) -> dict[str, Any]:
     """The arguments of `kopf.run` / `kopf.operator`; all other settings are in `configure`."""
-    liveness = f"http://0.0.0.0:{options.liveness_port}/healthz" if options.liveness_port else None
     # Chosen here rather than by kopf, so that `eros.operator.standby` knows which entry
     # of the peering object is this replica's.
     identity = kopf_identity()
     return {
         "clusterwide": options.clusterwide,
         "namespaces": list(options.namespaces),
-        "liveness_endpoint": liveness,
+        # Not kopf's liveness endpoint, which caches for 10 s: `eros.operator.health`.
+        "liveness_endpoint": None,
         "identity": identity,
         "memo": kopf.Memo(options=options, identity=identity),
     }
@@ -39,7 +39,7 @@ def kopf_arguments(options: OperatorOptions) -> dict[str, Any]:
 
 def run(options: OperatorOptions) -> None:
     """Run the operator until SIGINT or SIGTERM."""
-    from eros.operator import handlers, standby  # noqa: F401 - registers the handlers with kopf
+    from eros.operator import handlers  # noqa: F401 - registers the handlers with kopf
 
     kopf.run(**kopf_arguments(options))
 

@@ -1,4 +1,4 @@
-"""Whether this replica acts or stands by for a peer: the "peering" liveness probe, and a
+"""Whether this replica acts or stands by for a peer: the "peering" entry of `/healthz`, and a
 plain log line whenever that changes.
 
 Kopf keeps its pause toggle private, so this module watches the peering objects kopf
@@ -336,8 +336,7 @@ def stop_watching_peering(memo: kopf.Memo, **_: Any) -> None:
         peering_watch.stop()
 
 
-@kopf.on.probe(id="peering")
-def peering(memo: kopf.Memo, **_: Any) -> dict[str, Any]:
+def peering(memo: kopf.Memo) -> dict[str, Any]:
     """Whether this replica acts or stands by, and for whom; never a failure."""
     peering_watch: PeeringWatch | None = memo.get("peering_watch")
     if peering_watch is None:

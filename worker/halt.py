@@ -23,6 +23,7 @@ from uuid import UUID
 
 import redis
 import redis.asyncio as aredis
+from prometheus_client import Counter, Histogram
 from rq.command import PUBSUB_CHANNEL_TEMPLATE
 from rq.job import Job
 from rq.utils import utcformat
@@ -30,7 +31,7 @@ from rq.utils import utcformat
 from eros.core.clock import Clock, SystemClock
 from eros.core.keys import HALT_PREFIX, RECENT_HALTS_KEY, user_jobs_key
 from eros.core.settings import Settings
-from eros.worker.metrics import HALT_LATENCY, JOBS_HALTED, phase_label
+from eros.worker import metrics
 from eros.worker.queue import JobKey, queue_key, scheduled_key
 
 logger = logging.getLogger(__name__)
@@ -115,24 +116,49 @@ def _parse(raw: list[Any]) -> list[HaltedJob]:
     return [HaltedJob(values[i], values[i + 1]) for i in range(0, len(values), 2)]
 
 
-def _observe(halted: list[HaltedJob], received_at_ms: int, now_ms: int) -> None:
+@dataclass(frozen=True, slots=True)
+class HaltMetrics:
+    """Where a halter counts the halts it requested, in its own process's series: both
+    labelled by phase and state (queued, running)."""
+
+    halted: Counter
+    latency: Histogram
+
+
+# What blocking callers (tools, tests, benchmarks) count into; the API counts into its own.
+PIPELINE_HALT_METRICS = HaltMetrics(metrics.JOBS_HALTED, metrics.HALT_LATENCY)
+
+
+def _observe(
+    halted: list[HaltedJob], received_at_ms: int, now_ms: int, counted: HaltMetrics
+) -> None:
     for job in halted:
         key = JobKey.parse(job.job_id)
-        phase = phase_label(key.phase) if key else "unknown"
+        phase = metrics.phase_label(key.phase) if key else "unknown"
         state = "running" if job.state == "running" else "queued"
-        JOBS_HALTED.labels(phase, state).inc()
+        counted.halted.labels(phase, state).inc()
         if state == "queued":
             # A running job's latency ends when it stops; its worker observes that.
-            HALT_LATENCY.labels(phase, state).observe(max(0, now_ms - received_at_ms) / 1000)
+            latency = max(0, now_ms - received_at_ms) / MS_PER_SECOND
+            counted.latency.labels(phase, state).observe(latency)
 
 
 class RedisHalter:
-    """The API's halter (`eros.api.halting.Halter`): asyncio, one round trip per halt."""
+    """The API's halter (`eros.api.halting.Halter`): asyncio, one round trip per halt,
+    counted into `counted` (the API's own series)."""
 
-    def __init__(self, client: aredis.Redis, settings: Settings, clock: Clock | None = None):
+    def __init__(
+        self,
+        client: aredis.Redis,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        counted: HaltMetrics,
+    ):
         self._script = client.register_script(_HALT_SCRIPT)
         self._settings = settings
         self._clock = clock or SystemClock()
+        self._counted = counted
 
     async def halt_user(self, user_id: UUID, received_at_ms: int) -> int:
         try:
@@ -146,7 +172,7 @@ class RedisHalter:
             return 0
         halted = _parse(raw)
         if halted:
-            _observe(halted, received_at_ms, self._clock.now_ms())
+            _observe(halted, received_at_ms, self._clock.now_ms(), self._counted)
             logger.info("Halted %d jobs of a returning user.", len(halted))
         return len(halted)
 
@@ -157,5 +183,5 @@ def halt_user_sync(
     """The same halt from blocking code (tools, tests, benchmarks)."""
     script = connection.register_script(_HALT_SCRIPT)
     halted = _parse(script(keys=[user_jobs_key(user_id)], args=_args(settings, received_at_ms)))
-    _observe(halted, received_at_ms, SystemClock().now_ms())
+    _observe(halted, received_at_ms, SystemClock().now_ms(), PIPELINE_HALT_METRICS)
     return halted

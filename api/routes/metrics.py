@@ -1,4 +1,4 @@
-"""Prometheus exposition of the API process."""
+"""Prometheus exposition of the API process: its own registry, never the pipeline's."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from eros.api.deps import ClockDep, RedisDep, SettingsDep
-from eros.api.metrics import USERS_PER_PHASE
+from eros.api.deps import ClockDep, PhaseConfigDep, RedisDep
+from eros.api.metrics import REGISTRY, USERS_PER_PHASE
 from eros.core.activity import acount_users_per_phase
 
 logger = logging.getLogger(__name__)
@@ -24,13 +24,13 @@ router = APIRouter(tags=["health"])
     response_model=None,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text."}},
 )
-async def metrics(redis: RedisDep, settings: SettingsDep, clock: ClockDep) -> Response:
+async def metrics(redis: RedisDep, config: PhaseConfigDep, clock: ClockDep) -> Response:
     # Phase counts are sampled here rather than on every heartbeat: O(log n) per scrape.
     try:
-        counts = await acount_users_per_phase(redis, settings.phase_idle_seconds, clock.now_ms())
+        counts = await acount_users_per_phase(redis, config.idle_seconds, clock.now_ms())
     except RedisError:
         logger.warning("Could not sample users per phase for /metrics; Redis is unavailable.")
     else:
         for phase, count in enumerate(counts):
             USERS_PER_PHASE.labels(str(phase)).set(count)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -28,7 +28,7 @@ from tests.charts.chart import (
 SCENARIOS = scenario_names()
 # Kinds from optional integrations whose CRDs the chart does not ship: they are
 # checked by the tests of their own templates instead.
-EXTERNAL_CUSTOM_KINDS = frozenset({"ServiceMonitor"})
+EXTERNAL_CUSTOM_KINDS = frozenset({"ServiceMonitor", "PodMonitor"})
 # Custom resources whose CRDs the chart ships; test_crds validates them against those.
 CHART_CUSTOM_KINDS = frozenset({"ErosProcessing", "KopfPeering", "ClusterKopfPeering"})
 BUILTIN_KINDS = frozenset(
@@ -250,6 +250,7 @@ OPTIONAL_KINDS = (
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "ServiceMonitor",
+    "PodMonitor",
     "NetworkPolicy",
     "PersistentVolumeClaim",
 )

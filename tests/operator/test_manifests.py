@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import jsonpatch
 import kubernetes_validate
 
+from eros.core.settings import Settings
 from eros.operator.manifests import (
     ANNOTATION_TEMPLATE_HASH,
     LABEL_MANAGED_BY,
+    METRICS_PORT,
+    METRICS_PORT_ENV,
+    METRICS_PORT_NAME,
     Owner,
     build_template_patch,
     build_worker_deployment,
@@ -17,8 +22,10 @@ from eros.operator.manifests import (
     deployment_name,
     needs_template_patch,
     selector_labels,
+    template_hash,
 )
 from eros.operator.spec import DEFAULT_PHASES, parse_spec
+from eros.worker.server import HEALTH_PATH, METRICS_PATH, READY_PATH
 from tests.charts.chart import kube_version
 
 OWNER = Owner(name="eros", namespace="prod", uid="0b2c5e52-0000-4000-8000-000000000001")
@@ -170,3 +177,52 @@ def test_the_template_patch_adopts_an_unowned_deployment_and_tests_its_version()
     assert ops[0] == {"op": "test", "path": "/metadata/resourceVersion", "value": "7"}
     patched = jsonpatch.apply_patch(existing, ops)
     assert controller_uid(patched) == OWNER.uid
+
+
+def _worker_container(raw: dict[str, object], phase_index: int = 0) -> dict[str, Any]:
+    spec = parse_spec(raw)
+    pod = build_worker_deployment(OWNER, spec, spec.phases[phase_index], 1)["spec"]["template"]
+    container: dict[str, Any] = pod["spec"]["containers"][0]
+    return container
+
+
+def test_every_phases_worker_has_a_named_metrics_port_and_both_probes() -> None:
+    spec = parse_spec({})
+    for index, phase in enumerate(spec.phases):
+        container = _worker_container({}, index)
+        assert container["ports"] == [
+            {"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT, "protocol": "TCP"}
+        ], phase.name
+        liveness, readiness = container["livenessProbe"], container["readinessProbe"]
+        assert liveness["httpGet"] == {"path": HEALTH_PATH, "port": METRICS_PORT_NAME}
+        assert readiness["httpGet"] == {"path": READY_PATH, "port": METRICS_PORT_NAME}
+        # A stopping worker must turn unready long before liveness would restart it.
+        assert (
+            readiness["periodSeconds"] * readiness["failureThreshold"]
+            < liveness["periodSeconds"] * liveness["failureThreshold"]
+        )
+
+
+def test_the_metrics_port_is_the_one_the_worker_serves_by_default() -> None:
+    # The worker reads EROS_WORKER_METRICS_PORT; the operator pins it to the container port.
+    assert Settings.model_fields["worker_metrics_port"].default == METRICS_PORT
+    assert METRICS_PATH == "/metrics"
+    env = {item["name"]: item for item in _worker_container({})["env"]}
+    assert env[METRICS_PORT_ENV] == {"name": METRICS_PORT_ENV, "value": str(METRICS_PORT)}
+
+
+def test_a_users_metrics_port_cannot_move_the_port_away_from_the_probes() -> None:
+    raw = {"worker": {"env": [{"name": METRICS_PORT_ENV, "value": "9999"}]}}
+    values = [item for item in _worker_container(raw)["env"] if item["name"] == METRICS_PORT_ENV]
+    assert values == [{"name": METRICS_PORT_ENV, "value": str(METRICS_PORT)}]
+
+
+def test_the_template_hash_covers_the_probes() -> None:
+    spec = parse_spec({})
+    deployment = build_worker_deployment(OWNER, spec, spec.phases[0], replicas=1)
+    without_probes = json.loads(json.dumps(deployment["spec"]["template"]))
+    del without_probes["spec"]["containers"][0]["readinessProbe"]
+    assert template_hash(without_probes) != template_hash(deployment["spec"]["template"])
+    assert deployment["metadata"]["annotations"][ANNOTATION_TEMPLATE_HASH] == template_hash(
+        deployment["spec"]["template"]
+    )

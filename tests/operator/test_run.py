@@ -54,6 +54,5 @@ def test_the_options_become_kopfs_arguments() -> None:
     arguments = kopf_arguments(options("-A", "--liveness-port", "8081", "--standalone"))
     assert arguments["clusterwide"] is True
     assert arguments["namespaces"] == []
-    assert arguments["liveness_endpoint"] == "http://0.0.0.0:8081/healthz"
+    assert arguments["liveness_endpoint"] is None  # served by eros.operator.health
     assert arguments["memo"].options.standalone is True
-    assert kopf_arguments(options("-n", "x", "--liveness-port", "0"))["liveness_endpoint"] is None

@@ -1,0 +1,75 @@
+"""A worker's readiness (`/readyz`) and liveness (`/healthz`), as the probes the operator
+puts on its pods see them: ready while it works, unready but alive while it drains."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+import redis
+from rq.job import Job, JobStatus
+
+from eros.core.phases import Phase
+from eros.worker.queue import JobKey
+from eros.worker.server import HEALTH_PATH, READY_PATH
+from tests.conftest import free_port
+from tests.worker import cpu_work
+from tests.worker.conftest import WorkerProcess, wait_until
+
+logger = logging.getLogger(__name__)
+
+# Steps of about a second each: the worker drains for up to a step after SIGTERM, long
+# enough for the probes to see it draining. (The test does not wait for the process to
+# exit: RQ's teardown can wait up to a minute on its pub/sub thread.)
+SLOW_STEPS = {cpu_work.STEPS_ENV: "1000", cpu_work.SPINS_ENV: "1500000"}
+
+
+def _status(port: int, path: str) -> int | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except OSError:
+        return None
+
+
+def test_a_draining_worker_is_alive_but_not_ready(
+    start_worker: Callable[..., WorkerProcess],
+    enqueue: Callable[..., JobKey],
+    redis_client: redis.Redis,
+) -> None:
+    port = free_port()
+    key = enqueue(Phase.MEDIUM)
+    worker = start_worker(phase=2, metrics_port=port, env=SLOW_STEPS)
+    wait_until(lambda: redis_client.get(cpu_work.pid_key(key.id)), what="the job to start")
+    assert _status(port, READY_PATH) == 200
+    assert _status(port, HEALTH_PATH) == 200
+
+    asked = time.monotonic()
+    worker.send(signal.SIGTERM)
+    wait_until(lambda: _status(port, READY_PATH) == 503, what="the worker to turn unready")
+    unready = time.monotonic() - asked
+    assert _status(port, HEALTH_PATH) == 200, "draining is no reason to restart"
+
+    job = Job.fetch(key.id, connection=redis_client)
+    wait_until(lambda: job.get_status(refresh=True) is JobStatus.QUEUED, what="the drain")
+    assert job.get_meta(refresh=True)["lastRequeue"] == "shutdown"
+    logger.info(
+        "Worker unready %.3f s after SIGTERM; its job back in its queue after %.3f s.",
+        unready,
+        time.monotonic() - asked,
+    )
+
+
+def test_an_idle_worker_is_ready_and_alive(
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    port = free_port()
+    start_worker(phase=1, metrics_port=port)
+    wait_until(lambda: _status(port, READY_PATH) == 200, what="the idle worker's readiness")
+    assert _status(port, HEALTH_PATH) == 200
