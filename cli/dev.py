@@ -1,8 +1,13 @@
 """`eros dev`: the whole system on one machine, supervised by one process.
 
 Starts embedded Valkey and PostgreSQL for whichever URL is unset, applies migrations,
-runs every component as a child process (as in a cluster, one process per component),
-and on Ctrl-C or SIGTERM stops the children gracefully and then the servers.
+runs the API and the scheduler as child processes (as in a cluster, one process per
+component), and runs the operator's loop locally (`eros.operator.local`): every tick it
+reads the ErosProcessing of `--resource` (default: examples/erosprocessing-dev.yaml),
+plans with the operator's planner and starts and stops `eros worker --phase N` processes
+to the planned counts, each phase held to its CPU budget by a cgroup where the machine
+allows. On Ctrl-C or SIGTERM it stops the loop, the workers and the children gracefully,
+and then the servers.
 """
 
 from __future__ import annotations
@@ -22,16 +27,24 @@ from types import FrameType
 from eros.cli.components import load_settings
 from eros.core.embedded import EmbeddedStack
 from eros.core.migrate import apply_migrations
+from eros.operator.cgroups import CpuLimiter
+from eros.operator.local import (
+    CHILD_STOP_TIMEOUT_SECONDS,
+    LocalLoop,
+    LocalWorkers,
+    ResourceError,
+    read_resource,
+    run_loop_in_thread,
+)
 
 logger = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 60.0
 READY_POLL_SECONDS = 0.2
-# Workers checkpoint and requeue on SIGTERM; give them as long as a Kubernetes pod gets.
-CHILD_STOP_TIMEOUT_SECONDS = 30.0
-# One worker per phase; the scheduler serves /metrics on this port and worker N on port + N.
-DEV_WORKER_PHASES = (1, 2, 3)
+# The scheduler serves /metrics on this port, the workers on the next free ports above it.
 DEV_METRICS_PORT = 9100
+# The resource `eros dev` follows without --resource, next to the package in a checkout.
+DEFAULT_RESOURCE = Path(__file__).resolve().parent.parent / "examples" / "erosprocessing-dev.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +54,17 @@ class Component:
 
 
 def components(port: int) -> list[Component]:
-    """The processes `eros dev` runs, each an `eros` subcommand; the scheduler and the
-    workers each get their own /metrics port, from DEV_METRICS_PORT up."""
+    """The processes `eros dev` supervises, each an `eros` subcommand; the workers are the
+    local loop's (`LocalWorkers`), which starts as many as the planner asks for."""
     return [
         Component("api", ["api", "--port", str(port)]),
         Component("scheduler", ["scheduler", "--metrics-port", str(DEV_METRICS_PORT)]),
-        *(
-            Component(
-                f"worker-{phase}",
-                ["worker", "--phase", str(phase), "--metrics-port", str(DEV_METRICS_PORT + phase)],
-            )
-            for phase in DEV_WORKER_PHASES
-        ),
     ]
+
+
+def resolve_resource(resource: str | None) -> Path:
+    """The resource file to follow: `--resource`, else the checkout's dev example."""
+    return Path(resource) if resource else DEFAULT_RESOURCE
 
 
 class Supervisor:
@@ -109,8 +120,17 @@ def _wait_until_ready(url: str, supervisor: Supervisor) -> bool:
     return False
 
 
-def run_dev(*, port: int | None = None, data_dir: str | None = None) -> int:
+def run_dev(
+    *, port: int | None = None, data_dir: str | None = None, resource: str | None = None
+) -> int:
     settings = load_settings()
+    resource_path = resolve_resource(resource)
+    try:
+        read_resource(resource_path)
+    except ResourceError as error:
+        # Later, a broken file keeps the workers as they are; at start there are none yet.
+        sys.stderr.write(f"eros dev: {error}\n")
+        return 2
     port = port or settings.api_port
     stack = EmbeddedStack(
         Path(data_dir) if data_dir else settings.data_dir,
@@ -128,6 +148,8 @@ def run_dev(*, port: int | None = None, data_dir: str | None = None) -> int:
 
     stack.start()
     exit_code = 0
+    loop: LocalLoop | None = None
+    loop_thread: threading.Thread | None = None
     try:
         applied = apply_migrations(stack.database_url)
         logger.info("Applied %d migrations.", len(applied))
@@ -139,12 +161,22 @@ def run_dev(*, port: int | None = None, data_dir: str | None = None) -> int:
         for component in components(port):
             if not supervisor.stopping.is_set():
                 supervisor.start(component)
+        workers = LocalWorkers(
+            stack.redis_url,
+            env=supervisor.env,
+            limiter=CpuLimiter.detect(),
+            metrics_port_base=DEV_METRICS_PORT + 1,
+            stop_timeout_seconds=CHILD_STOP_TIMEOUT_SECONDS,
+        )
+        loop = LocalLoop(resource_path, workers)
+        loop_thread = run_loop_in_thread(loop, supervisor.stopping)
         base = f"http://{settings.api_host}:{port}"
         if _wait_until_ready(f"{base}/api/v1/health", supervisor):
             sys.stdout.write(
                 f"\nEROS is running.\n  API:      {base}/api/v1\n  API docs: {base}/docs\n"
                 f"  Metrics:  {base}/metrics\n  Redis:    {stack.redis_url}\n"
-                f"  Postgres: {stack.database_url}\nPress Ctrl-C to stop.\n\n"
+                f"  Postgres: {stack.database_url}\n  Resource: {resource_path} "
+                "(edit it to retune the phases)\nPress Ctrl-C to stop.\n\n"
             )
             sys.stdout.flush()
         while not supervisor.stopping.is_set():
@@ -155,6 +187,11 @@ def run_dev(*, port: int | None = None, data_dir: str | None = None) -> int:
                 break
             supervisor.stopping.wait(0.5)
     finally:
+        supervisor.stopping.set()
+        if loop is not None:
+            if loop_thread is not None:
+                loop_thread.join()
+            loop.close()
         supervisor.stop_all()
         stack.stop()
     logger.info("EROS dev stopped.")

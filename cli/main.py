@@ -26,7 +26,7 @@ def _run_migrate(_: argparse.Namespace) -> int:
 def _run_dev(args: argparse.Namespace) -> int:
     from eros.cli.dev import run_dev
 
-    return run_dev(port=args.port, data_dir=args.data_dir)
+    return run_dev(port=args.port, data_dir=args.data_dir, resource=args.resource)
 
 
 def _run_scheduler(args: argparse.Namespace) -> int:
@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--port", type=int, help="API port (default: EROS_API_PORT).")
     dev.add_argument("--data-dir", help="Embedded servers' data (default: EROS_DATA_DIR).")
+    dev.add_argument(
+        "--resource",
+        metavar="FILE",
+        help="The ErosProcessing YAML the local loop follows; edit it while it runs "
+        "(default: examples/erosprocessing-dev.yaml).",
+    )
     dev.set_defaults(handler=_run_dev)
 
     scheduler = commands.add_parser(
