@@ -103,7 +103,7 @@ def main() -> int:
         f"min {min(takeovers):.0f} ms, max {max(takeovers):.0f} ms"
     )
     print(
-        "SIGTERM to /healthz saying active (kopf caches it 10 s): "
+        "SIGTERM to /healthz saying active: "
         f"median {statistics.median(healthz):.1f} s, max {max(healthz):.1f} s"
     )
     return 0
