@@ -28,6 +28,7 @@ WORKDIR /src
 # state out of the build context.
 COPY pyproject.toml README.md ./
 COPY core ./core
+COPY pipeline ./pipeline
 COPY api ./api
 COPY worker ./worker
 COPY operator ./operator

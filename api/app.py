@@ -46,7 +46,7 @@ from eros.core.phase_config import AsyncPhaseConfigFollower
 from eros.core.redis_client import async_redis
 from eros.core.settings import Settings, get_settings
 from eros.core.token_cache import VerifiedTokenCache
-from eros.worker.halt import RedisHalter
+from eros.pipeline.halt import RedisHalter
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from prometheus_client import (
     Histogram,
 )
 
-from eros.worker.halt import HaltMetrics
-from eros.worker.metrics import HALT_BUCKETS_SECONDS
+from eros.pipeline.halt import HaltMetrics
+from eros.pipeline.metrics import HALT_BUCKETS_SECONDS
 
 # Buckets fit an API whose endpoints aim at single-digit milliseconds.
 LATENCY_BUCKETS_SECONDS = (

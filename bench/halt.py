@@ -51,7 +51,7 @@ from eros.core.migrate import apply_migrations
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.core.tokens import Role, issue_access_token
-from eros.worker.queue import Enqueuer, JobKey
+from eros.pipeline.queue import Enqueuer, JobKey
 
 BENCH_DIR = Path(__file__).resolve().parent
 

@@ -37,8 +37,8 @@ from eros.core.clock import ManualClock
 from eros.core.embedded import EmbeddedValkey
 from eros.core.keys import ACTIVITY_KEY, SCHEDULER_WATERMARKS_KEY
 from eros.core.settings import Settings
-from eros.worker.queue import JOB_FUNCTION
-from eros.worker.scheduler import DEEPEST_FIRST, Scheduler
+from eros.pipeline.queue import JOB_FUNCTION
+from eros.pipeline.scheduler import DEEPEST_FIRST, Scheduler
 
 LOAD_BATCH = 20_000
 SPREAD_MS = 2 * 3600 * 1000

@@ -31,7 +31,7 @@ def _run_dev(args: argparse.Namespace) -> int:
 
 def _run_scheduler(args: argparse.Namespace) -> int:
     from eros.cli.components import load_settings
-    from eros.worker.scheduler import run_scheduler
+    from eros.pipeline.scheduler import run_scheduler
 
     return run_scheduler(load_settings(), metrics_port=args.metrics_port)
 

@@ -5,6 +5,13 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+MS_PER_SECOND = 1000
+
+
+def wall_ms() -> int:
+    """Wall-clock time in epoch milliseconds, for code that takes no injected clock."""
+    return time.time_ns() // 1_000_000
+
 
 class Clock(Protocol):
     def now_ms(self) -> int:
@@ -14,7 +21,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000
+        return wall_ms()
 
 
 class ManualClock:
@@ -30,4 +37,4 @@ class ManualClock:
         self._now_ms = now_ms
 
     def advance(self, *, seconds: float = 0, ms: int = 0) -> None:
-        self._now_ms += int(seconds * 1000) + ms
+        self._now_ms += int(seconds * MS_PER_SECOND) + ms

@@ -68,7 +68,7 @@ from eros.operator.spec import (
     parse_spec,
 )
 from eros.operator.status import INVALID_SPEC_REASON, DeploymentState, invalid_spec_status
-from eros.worker.server import READY_PATH
+from eros.pipeline.server import READY_PATH
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ ROLLING_UPDATE = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "max
 REVISION_HISTORY_LIMIT = 3
 TMP_VOLUME = "tmp"
 
-# A worker serves /metrics, /healthz and /readyz on this port (`eros.worker.server`); the
+# A worker serves /metrics, /healthz and /readyz on this port (`eros.pipeline.server`); the
 # operator pins it, so that the container port, the probes and the PodMonitor agree.
 METRICS_PORT = DEFAULT_METRICS_PORT
 METRICS_PORT_NAME = "metrics"

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Folder -> package, as pyproject.toml maps them (its top-level packages only).
 PACKAGES = {
-    "core": "eros.core",
-    "api": "eros.api",
-    "worker": "eros.worker",
-    "operator": "eros.operator",
-    "cli": "eros.cli",
+    folder: package
+    for package, folder in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"][
+        "setuptools"
+    ]["package-dir"].items()
+    if "/" not in folder
 }
 TYPECHECK_ROOT = ROOT / ".eros" / "typecheck"
 

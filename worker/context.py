@@ -17,20 +17,17 @@ from uuid import UUID
 
 import redis
 
+from eros.core.clock import wall_ms
 from eros.core.keys import ACTIVITY_KEY, halt_key
 from eros.core.phases import Phase
 from eros.core.settings import Settings
+from eros.pipeline.checkpoint import CheckpointStore
+from eros.pipeline.index import forget_job
+from eros.pipeline.queue import JobKey
 from eros.worker import stop
-from eros.worker.checkpoint import CheckpointStore
-from eros.worker.index import forget_job
-from eros.worker.queue import JobKey
 from eros.worker.work import JobHalted, JobInterrupted, JobSuperseded
 
 logger = logging.getLogger(__name__)
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class RunContext:

@@ -17,8 +17,8 @@ from rq import get_current_job
 
 from eros.core.phases import Phase
 from eros.core.settings import Settings, get_settings
+from eros.pipeline.queue import JobKey
 from eros.worker.context import RunContext
-from eros.worker.queue import JobKey
 from eros.worker.work import REGISTRY
 
 logger = logging.getLogger(__name__)

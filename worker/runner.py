@@ -31,18 +31,19 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
 from rq.utils import now
 
+from eros.core.clock import wall_ms
 from eros.core.keys import halt_key
 from eros.core.phase_config import PhaseConfig, PhaseConfigFollower, from_settings
 from eros.core.phases import Phase
 from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
-from eros.worker import metrics, stop
-from eros.worker.context import wall_ms
-from eros.worker.index import forget_job
+from eros.pipeline import metrics
+from eros.pipeline.index import forget_job
+from eros.pipeline.outcome import HALTED_META, HaltRecord, record_halt, requeue
+from eros.pipeline.queue import JobKey, phase_queue, started_key
+from eros.pipeline.server import ProbeServer
+from eros.worker import stop
 from eros.worker.job import HorseRuntime, set_runtime
-from eros.worker.outcome import HALTED_META, HaltRecord, record_halt, requeue
-from eros.worker.queue import JobKey, phase_queue, started_key
-from eros.worker.server import ProbeServer
 from eros.worker.work import REGISTRY, JobHalted, JobInterrupted, JobSuperseded
 
 logger = logging.getLogger(__name__)

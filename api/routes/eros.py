@@ -14,7 +14,7 @@ from eros.api.schemas.eros import (
     PhaseStatus,
     SchedulerStatus,
 )
-from eros.worker.status import read_status
+from eros.pipeline.status import read_status
 
 router = APIRouter(prefix="/eros", tags=["eros"], responses=ERROR_RESPONSES)
 

@@ -15,8 +15,8 @@ from eros.core.clock import ManualClock
 from eros.core.phase_config import from_settings, publish
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.worker.queue import JobKey, phase_queue
-from eros.worker.scheduler import Scheduler
+from eros.pipeline.queue import JobKey, phase_queue
+from eros.pipeline.scheduler import Scheduler
 from tests.conftest import Account
 
 ACTIVE = {"appActive": True, "screenOn": True}

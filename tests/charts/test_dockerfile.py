@@ -7,6 +7,7 @@ No Docker engine runs here, so these are static checks of the Dockerfile and
 from __future__ import annotations
 
 import re
+import tomllib
 
 import yaml
 
@@ -61,6 +62,18 @@ def test_the_chart_runs_the_image_as_its_own_user() -> None:
     assert pod["podSecurityContext"]["runAsGroup"] == int(gid or uid)
 
 
+def package_folders() -> set[str]:
+    """The top-level folders pyproject.toml maps onto the `eros` namespace."""
+    setuptools = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    return {folder for folder in setuptools["package-dir"].values() if "/" not in folder}
+
+
+def test_the_builder_copies_every_package_folder() -> None:
+    _, found = stages()
+    copied = {i.arguments.split()[0] for i in found[0].all("COPY")}
+    assert package_folders() <= copied
+
+
 def test_the_entrypoint_is_the_eros_command() -> None:
     _, found = stages()
     assert found[-1].last("ENTRYPOINT").exec_form() == ["eros"]
@@ -75,5 +88,5 @@ def test_the_build_context_leaves_out_tests_charts_and_local_state() -> None:
     # An allow-list: exclude everything, then re-include the package sources.
     assert patterns[0] == "*"
     included = {p.removeprefix("!").rstrip("/") for p in patterns if p.startswith("!")}
-    assert {"pyproject.toml", "core", "api", "worker", "operator", "cli"} <= included
+    assert {"pyproject.toml", *package_folders()} <= included
     assert not included & {"tests", "charts", ".venv", ".eros", ".git", "bench", "docs"}

@@ -35,8 +35,8 @@ from eros.core.phases import Phase
 from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
 from eros.operator.quantity import cpu_millicores
-from eros.worker.halt import halt_user_sync
-from eros.worker.queue import Enqueuer
+from eros.pipeline.halt import halt_user_sync
+from eros.pipeline.queue import Enqueuer
 from tests.charts.chart import Rendering
 from tests.control_plane import ControlPlane, service_account_user
 from tests.operator_process import OperatorProcess, eventually

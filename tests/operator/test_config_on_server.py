@@ -23,8 +23,8 @@ from eros.core.phase_config import PhaseConfig, decode
 from eros.core.phases import Phase
 from eros.core.redis_client import sync_redis
 from eros.operator.spec import DEFAULT_PHASES
-from eros.worker.queue import JobKey
-from eros.worker.scheduler import Scheduler
+from eros.pipeline.queue import JobKey
+from eros.pipeline.scheduler import Scheduler
 from tests.charts.chart import render, scenario_values
 from tests.conftest import RedisServer
 from tests.control_plane import ControlPlane

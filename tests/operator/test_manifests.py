@@ -25,7 +25,7 @@ from eros.operator.manifests import (
     template_hash,
 )
 from eros.operator.spec import DEFAULT_PHASES, parse_spec
-from eros.worker.server import HEALTH_PATH, METRICS_PATH, READY_PATH
+from eros.pipeline.server import HEALTH_PATH, METRICS_PATH, READY_PATH
 from tests.charts.chart import kube_version
 
 OWNER = Owner(name="eros", namespace="prod", uid="0b2c5e52-0000-4000-8000-000000000001")

@@ -16,7 +16,7 @@ from eros.operator.manifests import (
     selector_labels,
 )
 from eros.operator.spec import parse_spec
-from eros.worker.server import HEALTH_PATH, READY_PATH
+from eros.pipeline.server import HEALTH_PATH, READY_PATH
 from tests.control_plane import ControlPlane
 from tests.operator_process import eventually
 

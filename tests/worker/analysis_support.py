@@ -17,8 +17,8 @@ from eros.core.clock import ManualClock
 from eros.core.keys import ACTIVITY_KEY
 from eros.core.phases import Phase
 from eros.core.settings import Settings
+from eros.pipeline.queue import JobKey
 from eros.worker.context import RunContext
-from eros.worker.queue import JobKey
 from eros.worker.work import PhaseWork
 from tests.api.profile_support import man, profile_body, put_profile, quick_accounts
 from tests.conftest import Account

@@ -21,7 +21,7 @@ import redis
 from eros.core.keys import ACTIVITY_KEY
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.worker.queue import Enqueuer, JobKey
+from eros.pipeline.queue import Enqueuer, JobKey
 from eros.worker.work import REGISTRY
 from tests.conftest import TEST_JWT_SECRET
 from tests.worker import cpu_work

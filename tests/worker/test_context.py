@@ -13,9 +13,9 @@ import redis
 from eros.core.keys import ACTIVITY_KEY, checkpoint_key, halt_key, user_jobs_key
 from eros.core.phases import Phase
 from eros.core.settings import Settings
+from eros.pipeline.queue import JobKey
 from eros.worker import stop
 from eros.worker.context import RunContext
-from eros.worker.queue import JobKey
 from eros.worker.work import JobHalted, JobInterrupted, JobSuperseded
 
 IDLE_SINCE_MS = 1_800_000_000_000

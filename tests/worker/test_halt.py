@@ -16,8 +16,8 @@ from eros.core.keys import RECENT_HALTS_KEY, halt_key, user_jobs_key
 from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.worker.halt import HaltedJob, halt_user_sync
-from eros.worker.queue import JobKey, phase_queue, queue_key
+from eros.pipeline.halt import HaltedJob, halt_user_sync
+from eros.pipeline.queue import JobKey, phase_queue, queue_key
 
 NOW_MS = 1_800_000_000_000
 

@@ -14,8 +14,8 @@ from eros.api.metrics import REGISTRY as API_REGISTRY
 from eros.core.clock import ManualClock
 from eros.core.phases import Phase
 from eros.operator.prometheus import REGISTRY as OPERATOR_REGISTRY
-from eros.worker.metrics import SCHEDULER_REGISTRY, WORKER_REGISTRY
-from eros.worker.queue import JobKey
+from eros.pipeline.metrics import SCHEDULER_REGISTRY, WORKER_REGISTRY
+from eros.pipeline.queue import JobKey
 from tests.conftest import Account
 
 PIPELINE_PREFIXES = ("eros_scheduler_", "eros_jobs_", "eros_job_", "eros_queue_")

@@ -20,7 +20,7 @@ from eros.core.keys import ACTIVITY_KEY, SCHEDULER_LEASE_KEY
 from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.worker.queue import JobKey, phase_queue
+from eros.pipeline.queue import JobKey, phase_queue
 from tests.conftest import free_port
 from tests.worker.conftest import FAST_PIPELINE, WorkerProcess, settings_env, wait_until
 

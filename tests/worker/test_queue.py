@@ -17,7 +17,7 @@ from eros.core.keys import ACTIVITY_KEY, user_jobs_key
 from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.worker.queue import EnqueueCounts, Enqueuer, JobKey, PhaseLoad, phase_loads
+from eros.pipeline.queue import EnqueueCounts, Enqueuer, JobKey, PhaseLoad, phase_loads
 
 
 @given(

@@ -13,8 +13,8 @@ from eros.core.keys import ACTIVITY_KEY, user_jobs_key
 from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.worker.queue import JobKey, phase_queue
-from eros.worker.recovery import RecoveryReport, recover_abandoned
+from eros.pipeline.queue import JobKey, phase_queue
+from eros.pipeline.recovery import RecoveryReport, recover_abandoned
 
 STARTED_KEY = "rq:wip:eros-phase-1"
 

@@ -20,10 +20,10 @@ from eros.core.keys import ACTIVITY_KEY, checkpoint_key, halt_key, user_jobs_key
 from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.worker.checkpoint import CheckpointStore
-from eros.worker.halt import halt_user_sync
-from eros.worker.queue import JobKey, phase_queue
-from eros.worker.recovery import recover_abandoned
+from eros.pipeline.checkpoint import CheckpointStore
+from eros.pipeline.halt import halt_user_sync
+from eros.pipeline.queue import JobKey, phase_queue
+from eros.pipeline.recovery import recover_abandoned
 from tests.conftest import Account
 from tests.worker import cpu_work
 from tests.worker.conftest import LONG_WORK, WorkerProcess, wait_until

@@ -24,9 +24,9 @@ from eros.core.offpeak import OffPeakWindow
 from eros.core.phase_config import PhaseConfigFollower, from_settings, parse_followers, publish
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.worker.halt import halt_user_sync
-from eros.worker.queue import JobKey, phase_queue
-from eros.worker.scheduler import DEEPEST_FIRST, Scheduler, crossing_bounds
+from eros.pipeline.halt import halt_user_sync
+from eros.pipeline.queue import JobKey, phase_queue
+from eros.pipeline.scheduler import DEEPEST_FIRST, Scheduler, crossing_bounds
 
 MINUTE_MS = 60_000
 UTC_MIDNIGHT_MS = 1_700_006_400_000  # 2023-11-15T00:00:00Z

@@ -8,8 +8,8 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from eros.worker.metrics import SCHEDULER_REGISTRY
-from eros.worker.server import ProbeServer
+from eros.pipeline.metrics import SCHEDULER_REGISTRY
+from eros.pipeline.server import ProbeServer
 from tests.conftest import free_port
 
 

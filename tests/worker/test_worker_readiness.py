@@ -14,8 +14,8 @@ import redis
 from rq.job import Job, JobStatus
 
 from eros.core.phases import Phase
-from eros.worker.queue import JobKey
-from eros.worker.server import HEALTH_PATH, READY_PATH
+from eros.pipeline.queue import JobKey
+from eros.pipeline.server import HEALTH_PATH, READY_PATH
 from tests.conftest import free_port
 from tests.worker import cpu_work
 from tests.worker.conftest import WorkerProcess, wait_until

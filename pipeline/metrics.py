@@ -33,7 +33,7 @@ from prometheus_client import (
 from prometheus_client.registry import Collector
 
 from eros.core.phase_config import PhaseConfig
-from eros.worker.queue import phase_loads
+from eros.pipeline.queue import phase_loads
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from eros.core.keys import (
 )
 from eros.core.phase_config import Follower, PhaseConfig, parse_followers
 from eros.core.phases import MS_PER_SECOND, Phase
-from eros.worker.queue import JobKey, queue_key, started_key, workers_key
+from eros.pipeline.queue import JobKey, queue_key, started_key, workers_key
 
 RECENT_HALTS_SHOWN = 20
 

@@ -2,7 +2,7 @@
 
 A heartbeat reads `EXISTS` on it in the same round trip as the activity write, so a user
 with nothing pending costs nothing more. Jobs join the index atomically with their enqueue
-(`eros.worker.queue`), leave it when they end, and the halt script (`eros.worker.halt`)
+(`eros.pipeline.queue`), leave it when they end, and the halt script (`eros.pipeline.halt`)
 takes the whole set at once.
 """
 

@@ -3,7 +3,7 @@ port (the container port named `metrics`).
 
 A thread with a small HTTP server: the Helm chart's and the operator's probes, the
 ServiceMonitor and the PodMonitor use exactly these paths.
-- `/metrics` serves the process's own registry only (`eros.worker.metrics`).
+- `/metrics` serves the process's own registry only (`eros.pipeline.metrics`).
 - `/healthz` is liveness: is the process's main loop still turning? A failure restarts
   the container.
 - `/readyz` is readiness: live and not draining. A worker stops being ready as soon as it

@@ -42,11 +42,11 @@ from eros.core.phase_config import PhaseConfig, PhaseConfigFollower
 from eros.core.phases import MS_PER_SECOND, Phase
 from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
-from eros.worker import metrics
-from eros.worker.lease import Lease
-from eros.worker.queue import Enqueuer
-from eros.worker.recovery import recover_abandoned
-from eros.worker.server import ProbeServer
+from eros.pipeline import metrics
+from eros.pipeline.lease import Lease
+from eros.pipeline.queue import Enqueuer
+from eros.pipeline.recovery import recover_abandoned
+from eros.pipeline.server import ProbeServer
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from rq.utils import now
 
 from eros.core.keys import RECENT_HALTS_KEY, halt_key
 from eros.core.settings import Settings
-from eros.worker.halt import RECENT_HALTS_MAX
-from eros.worker.index import forget_job
-from eros.worker.queue import JobKey, started_key
+from eros.pipeline.halt import RECENT_HALTS_MAX
+from eros.pipeline.index import forget_job
+from eros.pipeline.queue import JobKey, started_key
 
 logger = logging.getLogger(__name__)
 

@@ -22,14 +22,14 @@ from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.utils import parse_composite_key
 
+from eros.core.clock import wall_ms
 from eros.core.keys import ACTIVITY_KEY, halt_key
 from eros.core.phase_config import PhaseConfig, from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.worker.context import wall_ms
-from eros.worker.metrics import JOBS_HALTED, JOBS_REQUEUED, phase_label
-from eros.worker.outcome import HaltRecord, claim_execution, record_halt, requeue
-from eros.worker.queue import JobKey, started_key
+from eros.pipeline.metrics import JOBS_HALTED, JOBS_REQUEUED, phase_label
+from eros.pipeline.outcome import HaltRecord, claim_execution, record_halt, requeue
+from eros.pipeline.queue import JobKey, started_key
 
 logger = logging.getLogger(__name__)
 

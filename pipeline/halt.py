@@ -31,8 +31,8 @@ from rq.utils import utcformat
 from eros.core.clock import Clock, SystemClock
 from eros.core.keys import HALT_PREFIX, RECENT_HALTS_KEY, user_jobs_key
 from eros.core.settings import Settings
-from eros.worker import metrics
-from eros.worker.queue import JobKey, queue_key, scheduled_key
+from eros.pipeline import metrics
+from eros.pipeline.queue import JobKey, queue_key, scheduled_key
 
 logger = logging.getLogger(__name__)
 
