@@ -2,26 +2,27 @@
 read from it, and the phase configuration the other components follow is published to it.
 
 Two round trips per tick whatever the number of users: the activity index is counted
-with one ZCOUNT per phase (`count_users_per_phase`), and the queue lengths and
-started-job registries of all phases are read in one pipeline.
+with one ZCOUNT per phase (`count_users_per_phase`), and the queued and running jobs of
+all phases are read in one pipeline, with the pipeline's own meaning of both
+(`eros.pipeline.queue.queue_loads`: an expired execution belongs to a dead worker and is
+not running).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import redis
-from rq import Queue
-from rq.registry import StartedJobRegistry
 
 from eros.core import phase_config
 from eros.core.activity import count_users_per_phase
+from eros.core.clock import MS_PER_SECOND
 from eros.core.phase_config import PhaseConfig
 from eros.core.redis_client import sync_redis
 from eros.operator.planner import PhaseMetrics
 from eros.operator.spec import PhaseSpec
+from eros.pipeline.queue import queue_loads
 
 logger = logging.getLogger(__name__)
 
@@ -33,62 +34,32 @@ class MetricsUnavailable(Exception):
     """Redis could not be read; the operator keeps the replicas it has."""
 
 
-@dataclass(frozen=True)
-class QueueKeys:
-    """The Redis keys RQ keeps a queue's waiting jobs and running jobs under."""
-
-    queued: str
-    started: str
-
-
-def queue_keys(client: redis.Redis, queue: str) -> QueueKeys:
-    # Asked of rq rather than spelled here, so that an rq upgrade that moves them is
-    # followed. Queue.count is LLEN of .key and a registry's count is ZCARD of .key;
-    # they are read directly only to batch them (the registry's own count would also
-    # clean up abandoned jobs, which is the workers' business, not a reader's).
-    return QueueKeys(
-        queued=Queue(queue, connection=client).key,
-        started=StartedJobRegistry(queue, connection=client).key,
-    )
-
-
 class RedisMetricsSource:
     """Reads the figures of one ErosProcessing's phases from one Redis."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._client = sync_redis(url, socket_timeout=SOCKET_TIMEOUT_SECONDS)
-        self._keys: dict[str, QueueKeys] = {}
 
     def close(self) -> None:
         self._client.close()
-
-    def _keys_of(self, queue: str) -> QueueKeys:
-        if queue not in self._keys:
-            self._keys[queue] = queue_keys(self._client, queue)
-        return self._keys[queue]
 
     def read(self, phases: Sequence[PhaseSpec], now_ms: int) -> list[PhaseMetrics]:
         """Idle users, queued and running jobs of every phase, at `now_ms`."""
         thresholds = [phase.idle_after_seconds for phase in phases]
         try:
             users = count_users_per_phase(self._client, thresholds, now_ms)
-            with self._client.pipeline(transaction=False) as pipe:
-                for phase in phases:
-                    keys = self._keys_of(phase.queue)
-                    pipe.llen(keys.queued)
-                    pipe.zcard(keys.started)
-                jobs = [int(n) for n in pipe.execute()]
+            loads = queue_loads(
+                self._client, [phase.queue for phase in phases], now_ms / MS_PER_SECOND
+            )
         except redis.RedisError as error:
             raise MetricsUnavailable(
                 f"Redis at {redact_url(self.url)} is unreachable: {error}"
             ) from error
         # Index 0 of the user counts is the active users, who need no worker.
         return [
-            PhaseMetrics(
-                idle_users=users[i + 1], queued_jobs=jobs[2 * i], running_jobs=jobs[2 * i + 1]
-            )
-            for i in range(len(phases))
+            PhaseMetrics(idle_users=users[i + 1], queued_jobs=queued, running_jobs=running)
+            for i, (queued, running) in enumerate(loads)
         ]
 
     def publish(self, config: PhaseConfig) -> bool:

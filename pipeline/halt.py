@@ -24,20 +24,23 @@ from uuid import UUID
 import redis
 import redis.asyncio as aredis
 from prometheus_client import Counter, Histogram
-from rq.command import PUBSUB_CHANNEL_TEMPLATE
-from rq.job import Job
-from rq.utils import utcformat
 
-from eros.core.clock import Clock, SystemClock
+from eros.core.clock import MS_PER_SECOND, Clock, SystemClock
 from eros.core.keys import HALT_PREFIX, RECENT_HALTS_KEY, user_jobs_key
 from eros.core.settings import Settings
 from eros.pipeline import metrics
-from eros.pipeline.queue import JobKey, queue_key, scheduled_key
+from eros.pipeline.queue import JobKey
+from eros.pipeline.rq_internals import (
+    COMMAND_CHANNEL_TEMPLATE,
+    JOB_KEY_PREFIX,
+    queue_key,
+    scheduled_key,
+    timestamp,
+)
 
 logger = logging.getLogger(__name__)
 
 RECENT_HALTS_MAX = 200
-MS_PER_SECOND = 1000
 
 # KEYS[1]: the user's job index.
 # ARGV: received at (epoch ms), halted-job TTL (s), ended-at (RQ's time format), job key
@@ -96,15 +99,15 @@ class HaltedJob:
 
 
 def _args(settings: Settings, received_at_ms: int) -> list[Any]:
-    ended_at = utcformat(datetime.fromtimestamp(received_at_ms / MS_PER_SECOND, tz=UTC))
+    ended_at = timestamp(datetime.fromtimestamp(received_at_ms / MS_PER_SECOND, tz=UTC))
     return [
         received_at_ms,
         settings.halted_job_ttl_seconds,
         ended_at,
-        Job.redis_job_namespace_prefix,
+        JOB_KEY_PREFIX,
         queue_key(""),
         scheduled_key(""),
-        PUBSUB_CHANNEL_TEMPLATE % "",
+        COMMAND_CHANNEL_TEMPLATE % "",
         HALT_PREFIX,
         RECENT_HALTS_KEY,
         RECENT_HALTS_MAX,

@@ -24,7 +24,8 @@ from eros.core.keys import RECENT_HALTS_KEY, halt_key
 from eros.core.settings import Settings
 from eros.pipeline.halt import RECENT_HALTS_MAX
 from eros.pipeline.index import forget_job
-from eros.pipeline.queue import JobKey, started_key
+from eros.pipeline.queue import JobKey
+from eros.pipeline.rq_internals import started_key
 
 logger = logging.getLogger(__name__)
 

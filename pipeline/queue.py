@@ -19,16 +19,18 @@ from typing import Any
 from uuid import UUID
 
 import redis
-import redis.asyncio as aredis
 from rq import Queue, Retry
 from rq.job import Job
-from rq.registry import ScheduledJobRegistry, StartedJobRegistry
-from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from eros.core.keys import ACTIVITY_KEY, user_jobs_key
 from eros.core.phase_config import PhaseConfig, from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
+from eros.pipeline.rq_internals import (
+    JOB_KEY_PREFIX,
+    queue_key,
+    started_key,
+)
 
 # RQ imports the job function by name inside the work horse; the scheduler never does.
 JOB_FUNCTION = "eros.worker.job.run_phase_job"
@@ -93,22 +95,6 @@ class JobKey:
 
 def phase_queue(connection: redis.Redis, config: PhaseConfig, phase: Phase) -> Queue:
     return Queue(config.queue(phase), connection=connection)
-
-
-def queue_key(name: str) -> str:
-    return f"{Queue.redis_queue_namespace_prefix}{name}"
-
-
-def started_key(name: str) -> str:
-    return str(StartedJobRegistry.key_template.format(name))
-
-
-def scheduled_key(name: str) -> str:
-    return str(ScheduledJobRegistry.key_template.format(name))
-
-
-def workers_key(name: str) -> str:
-    return WORKERS_BY_QUEUE_KEY % name
 
 
 def retry_policy(settings: Settings) -> Retry | None:
@@ -182,7 +168,7 @@ class Enqueuer:
             if value is not None and name not in ("data", "description")
             for item in (name, _field(value))
         ]
-        head = [Job.redis_job_namespace_prefix, len(shared) // 2, *shared]
+        head = [JOB_KEY_PREFIX, len(shared) // 2, *shared]
         with self._connection.pipeline(transaction=False) as pipe:
             pipe.sadd(Queue.redis_queues_keys, queue.key)
             for first in range(0, len(keys), JOBS_PER_SCRIPT):
@@ -230,30 +216,30 @@ def _load_commands(config: PhaseConfig) -> list[tuple[Phase, str]]:
     return [(phase, config.queue(phase)) for phase in Phase if phase]
 
 
-def phase_loads(connection: redis.Redis, config: PhaseConfig, now_s: float) -> list[PhaseLoad]:
-    """Queued and running jobs per phase, in one round trip (for metrics and the operator)."""
-    phases = _load_commands(config)
+def queue_load_commands(pipe: Any, queue: str, now_s: float) -> None:
+    """Add the two reads of one queue's load to a pipeline: its waiting jobs, and its
+    executions not yet expired (an expired one belongs to a dead worker; recovery
+    requeues it). The one meaning of "queued" and "running" for every reader."""
+    pipe.llen(queue_key(queue))
+    pipe.zcount(started_key(queue), f"({now_s}", "+inf")
+
+
+def queue_loads(
+    connection: redis.Redis, queues: Sequence[str], now_s: float
+) -> list[tuple[int, int]]:
+    """(queued, running) of each queue, in one round trip."""
     with connection.pipeline(transaction=False) as pipe:
-        for _, name in phases:
-            pipe.llen(queue_key(name))
-            # Executions are scored by when they expire; expired ones belong to dead workers.
-            pipe.zcount(started_key(name), f"({now_s}", "+inf")
+        for name in queues:
+            queue_load_commands(pipe, name, now_s)
         counts = pipe.execute()
-    return [
-        PhaseLoad(phase, name, int(counts[2 * i]), int(counts[2 * i + 1]))
-        for i, (phase, name) in enumerate(phases)
-    ]
+    return [(int(counts[2 * i]), int(counts[2 * i + 1])) for i in range(len(queues))]
 
 
-async def aphase_loads(client: aredis.Redis, config: PhaseConfig, now_s: float) -> list[PhaseLoad]:
-    """The asyncio twin of `phase_loads`."""
+def phase_loads(connection: redis.Redis, config: PhaseConfig, now_s: float) -> list[PhaseLoad]:
+    """Queued and running jobs per phase, in one round trip (metrics, the operator)."""
     phases = _load_commands(config)
-    async with client.pipeline(transaction=False) as pipe:
-        for _, name in phases:
-            pipe.llen(queue_key(name))
-            pipe.zcount(started_key(name), f"({now_s}", "+inf")
-        counts = await pipe.execute()
+    loads = queue_loads(connection, [name for _, name in phases], now_s)
     return [
-        PhaseLoad(phase, name, int(counts[2 * i]), int(counts[2 * i + 1]))
-        for i, (phase, name) in enumerate(phases)
+        PhaseLoad(phase, name, queued, running)
+        for (phase, name), (queued, running) in zip(phases, loads, strict=True)
     ]

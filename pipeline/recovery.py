@@ -20,7 +20,6 @@ import redis
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
-from rq.utils import parse_composite_key
 
 from eros.core.clock import wall_ms
 from eros.core.keys import ACTIVITY_KEY, halt_key
@@ -29,7 +28,9 @@ from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.pipeline.metrics import JOBS_HALTED, JOBS_REQUEUED, phase_label
 from eros.pipeline.outcome import HaltRecord, claim_execution, record_halt, requeue
-from eros.pipeline.queue import JobKey, started_key
+from eros.pipeline.queue import JobKey
+from eros.pipeline.rq_internals import execution_id as split_execution
+from eros.pipeline.rq_internals import started_key
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def recover_phase(
 def _recover(
     connection: redis.Redis, settings: Settings, phase: Phase, registry: str, member: str
 ) -> str | None:
-    job_id, execution_id = parse_composite_key(member)
+    job_id, execution_id = split_execution(member)
     execution = Execution(id=execution_id, job_id=job_id, connection=connection)
     try:
         job = Job.fetch(job_id, connection=connection)

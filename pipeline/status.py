@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aredis
 
+from eros.core.clock import MS_PER_SECOND
 from eros.core.keys import (
     PHASE_CONFIG_FOLLOWERS_KEY,
     RECENT_HALTS_KEY,
@@ -17,8 +18,9 @@ from eros.core.keys import (
     SCHEDULER_WATERMARKS_KEY,
 )
 from eros.core.phase_config import Follower, PhaseConfig, parse_followers
-from eros.core.phases import MS_PER_SECOND, Phase
-from eros.pipeline.queue import JobKey, queue_key, started_key, workers_key
+from eros.core.phases import Phase
+from eros.pipeline.queue import JobKey, queue_load_commands
+from eros.pipeline.rq_internals import workers_key
 
 RECENT_HALTS_SHOWN = 20
 
@@ -97,8 +99,7 @@ async def read_status(
         pipe.hgetall(PHASE_CONFIG_FOLLOWERS_KEY)
         for phase in phases:
             name = config.queue(phase)
-            pipe.llen(queue_key(name))
-            pipe.zcount(started_key(name), f"({now_s}", "+inf")
+            queue_load_commands(pipe, name, now_s)
             pipe.smembers(workers_key(name))
         results = await pipe.execute()
     leader, pttl, state, raw_watermarks, raw_halts, raw_followers = results[:6]

@@ -17,7 +17,8 @@ from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.pipeline.halt import HaltedJob, halt_user_sync
-from eros.pipeline.queue import JobKey, phase_queue, queue_key
+from eros.pipeline.queue import JobKey, phase_queue
+from eros.pipeline.rq_internals import queue_key
 
 NOW_MS = 1_800_000_000_000
 
