@@ -40,7 +40,8 @@ from eros.core.settings import Settings
 from eros.pipeline import metrics
 from eros.pipeline.index import forget_job
 from eros.pipeline.outcome import HALTED_META, HaltRecord, record_halt, requeue
-from eros.pipeline.queue import JobKey, phase_queue, started_key
+from eros.pipeline.queue import JobKey, phase_queue
+from eros.pipeline.rq_internals import started_key
 from eros.pipeline.server import ProbeServer
 from eros.worker import stop
 from eros.worker.job import HorseRuntime, set_runtime
