@@ -27,8 +27,11 @@ from uuid import UUID, uuid4
 
 import psycopg
 import redis
-from harness import free_port, machine, servers, wait_ready  # bench/, the script's directory
 from psycopg.rows import dict_row
+
+# `python -P` leaves the script's folder off sys.path; its siblings live there.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import free_port, machine, servers, wait_ready
 
 from eros.core.profiles import Gender, Profile, save_profile
 from eros.core.tokens import Role, issue_access_token

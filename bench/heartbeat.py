@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Heartbeat throughput and latency, and activity-tracking memory and counting cost.
 
-    python bench/heartbeat.py [--seconds 10] [--rounds 3] [--connections 32] [--users 1000000]
+    .venv/bin/python -P bench/heartbeat.py [--seconds 10] [--rounds 3] [--connections 32]
+        [--users 1000000]
 
 1. Starts embedded Valkey and PostgreSQL (or uses EROS_REDIS_URL / EROS_DATABASE_URL),
    registers users, and serves two apps under uvicorn, each a single process with uvloop

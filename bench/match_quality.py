@@ -40,7 +40,7 @@ Protocol
   over the partner's self-ratings, age and interest cosine, learned from the person's
   history only; partner popularity (yes-rate from other raters, the scorer excluded).
 
-Run: python bench/match_quality.py [--data PATH] [--bootstrap 1000] [--seed 6]
+Run: .venv/bin/python -P bench/match_quality.py [--data PATH] [--bootstrap 1000] [--seed 6]
 """
 
 from __future__ import annotations

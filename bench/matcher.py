@@ -12,7 +12,7 @@ Baseline, measured in the same run on the same rows: a plain NumPy top-k of one 
 product (the viewer's interest vector against the candidates' interest matrix) with
 `argpartition` -- no filters, no second side, no reasons.
 
-Run: python bench/matcher.py [--candidates 100000] [--users 10000] [--single 200]
+Run: .venv/bin/python -P bench/matcher.py [--candidates 100000] [--users 10000] [--single 200]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Operator reaction time: a metrics change in Redis to the Deployment patch at the API.
 
-    python bench/operator.py [--iterations 40] [--tick 1] [--users 100000]
+    .venv/bin/python -P bench/operator.py [--iterations 40] [--tick 1] [--users 100000]
 
 Starts embedded Valkey (or uses EROS_REDIS_URL), a Kubernetes API mock (kmock, with the
 bookkeeping of tests/operator/kube_mock.py) and the real kopf operator in a thread, as
@@ -191,7 +191,7 @@ def main() -> int:
     target = args.tick + TARGET_MARGIN_SECONDS
     print(f"machine: {machine()}")
     print(
-        f"command: python bench/operator.py --iterations {args.iterations} "
+        f"command: .venv/bin/python -P bench/operator.py --iterations {args.iterations} "
         f"--tick {args.tick} --users {args.users}"
     )
     print(

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peering takeover time: SIGTERM to the active operator until the standby acts.
 
-    python bench/peering_takeover.py [--runs 5]
+    .venv/bin/python -P bench/peering_takeover.py [--runs 5]
 
 Starts the real control plane of ../shared/kube (as the `kube` test tier does), applies
 the CRDs and a KopfPeering, and per run starts two real `eros operator` processes with the

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Scheduler throughput at scale: users examined and jobs enqueued per second.
 
-    python bench/scheduler.py [--users 1000000] [--backlog-minutes 10] [--rounds 3]
+    .venv/bin/python -P bench/scheduler.py [--users 1000000] [--backlog-minutes 10] [--rounds 3]
 
 1. Starts an embedded Valkey (or uses EROS_REDIS_URL) and loads `--users` users into
    activity tracking, last active uniformly over the past two hours.
@@ -30,8 +30,11 @@ import uuid
 from pathlib import Path
 
 import redis
-from harness import machine  # bench/, the script's directory
 from rq import Queue
+
+# `python -P` leaves the script's folder off sys.path; its siblings live there.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import machine
 
 from eros.core.clock import ManualClock
 from eros.core.embedded import EmbeddedValkey

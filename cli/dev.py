@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +34,7 @@ from eros.operator.local import (
     LocalLoop,
     LocalWorkers,
     ResourceError,
+    free_port,
     read_resource,
     run_loop_in_thread,
 )
@@ -41,8 +43,9 @@ logger = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 60.0
 READY_POLL_SECONDS = 0.2
-# The scheduler serves /metrics on this port, the workers on the next free ports above it.
-DEV_METRICS_PORT = 9100
+# The probe servers (/metrics, /healthz, /readyz) of the scheduler and the workers listen
+# here unless EROS_METRICS_HOST says otherwise, each on a port the kernel finds free.
+DEV_METRICS_HOST = "127.0.0.1"
 # The resource `eros dev` follows without --resource, next to the package in a checkout.
 DEFAULT_RESOURCE = Path(__file__).resolve().parent.parent / "examples" / "erosprocessing-dev.yaml"
 
@@ -53,13 +56,26 @@ class Component:
     args: list[str]
 
 
-def components(port: int) -> list[Component]:
+def components(port: int, scheduler_metrics_port: int) -> list[Component]:
     """The processes `eros dev` supervises, each an `eros` subcommand; the workers are the
     local loop's (`LocalWorkers`), which starts as many as the planner asks for."""
     return [
         Component("api", ["api", "--port", str(port)]),
-        Component("scheduler", ["scheduler", "--metrics-port", str(DEV_METRICS_PORT)]),
+        Component("scheduler", ["scheduler", "--metrics-port", str(scheduler_metrics_port)]),
     ]
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether another process listens on (or holds) `host:port`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT by a previous run is not taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def resolve_resource(resource: str | None) -> Path:
@@ -132,6 +148,14 @@ def run_dev(
         sys.stderr.write(f"eros dev: {error}\n")
         return 2
     port = port or settings.api_port
+    if port_taken(settings.api_host, port):
+        sys.stderr.write(
+            f"eros dev: port {port} on {settings.api_host} is taken by another program "
+            "(perhaps another `eros dev`); stop it or pass --port.\n"
+        )
+        return 2
+    metrics_host = os.environ.get("EROS_METRICS_HOST", DEV_METRICS_HOST)
+    scheduler_metrics_port = free_port(metrics_host)
     stack = EmbeddedStack(
         Path(data_dir) if data_dir else settings.data_dir,
         redis_url=settings.redis_url,
@@ -157,15 +181,16 @@ def run_dev(
             **os.environ,
             "EROS_REDIS_URL": stack.redis_url,
             "EROS_DATABASE_URL": stack.database_url,
+            "EROS_METRICS_HOST": metrics_host,
         }
-        for component in components(port):
+        for component in components(port, scheduler_metrics_port):
             if not supervisor.stopping.is_set():
                 supervisor.start(component)
         workers = LocalWorkers(
             stack.redis_url,
             env=supervisor.env,
             limiter=CpuLimiter.detect(),
-            metrics_port_base=DEV_METRICS_PORT + 1,
+            metrics_ports=True,
             stop_timeout_seconds=CHILD_STOP_TIMEOUT_SECONDS,
         )
         loop = LocalLoop(resource_path, workers)
@@ -174,7 +199,11 @@ def run_dev(
         if _wait_until_ready(f"{base}/api/v1/health", supervisor):
             sys.stdout.write(
                 f"\nEROS is running.\n  API:      {base}/api/v1\n  API docs: {base}/docs\n"
-                f"  Metrics:  {base}/metrics\n  Redis:    {stack.redis_url}\n"
+                f"  Metrics:  {base}/metrics\n"
+                f"  Scheduler probes: http://{metrics_host}:{scheduler_metrics_port}/metrics "
+                "(and /healthz, /readyz)\n"
+                "  Worker probes:    a free port each, logged as each worker starts\n"
+                f"  Redis:    {stack.redis_url}\n"
                 f"  Postgres: {stack.database_url}\n  Resource: {resource_path} "
                 "(edit it to retune the phases)\nPress Ctrl-C to stop.\n\n"
             )

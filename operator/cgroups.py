@@ -25,7 +25,7 @@ import contextlib
 import errno
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from eros.operator.planner import usable_millicores
@@ -156,10 +156,6 @@ class CpuLimiter:
             quota_us(millicores),
             CFS_PERIOD_US,
         )
-
-    def limits(self) -> Mapping[int, int]:
-        """The millicores written per phase number."""
-        return dict(self._limits)
 
     def launch_prefix(self, number: int) -> list[str]:
         """What a worker's command starts with to run inside phase `number`'s cgroup."""

@@ -33,6 +33,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -116,6 +117,14 @@ def parse_resource(text: str, where: str = "the resource file") -> Resource:
     if not isinstance(spec, Mapping):
         raise ResourceError(f"{where}: spec must be an object")
     return Resource(name, spec)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on `host` now; whoever binds it next gets it, so bind it soon."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def read_resource(path: Path) -> Resource:
@@ -226,7 +235,7 @@ class LocalWorkers:
         *,
         env: Mapping[str, str] | None = None,
         limiter: CpuLimiter | None = None,
-        metrics_port_base: int = 0,
+        metrics_ports: bool = False,
         log_dir: Path | None = None,
         stop_timeout_seconds: float = CHILD_STOP_TIMEOUT_SECONDS,
         cwd: Path | None = None,
@@ -235,8 +244,9 @@ class LocalWorkers:
         self.redis_url = redis_url
         self.env = dict(os.environ if env is None else env)
         self.limiter = limiter or CpuLimiter.disabled("not asked for")
-        # 0: workers serve no /metrics; else each takes the lowest free port from here up.
-        self.metrics_port_base = metrics_port_base
+        # Each worker serves its probes on a port the kernel finds free on `probe_host`:
+        # fixed ports collide with a second checkout or a node_exporter.
+        self.metrics_ports = metrics_ports
         self.log_dir = log_dir
         self.stop_timeout_seconds = stop_timeout_seconds
         self.cwd = cwd
@@ -401,12 +411,12 @@ class LocalWorkers:
         return {w.metrics_port for w in workers}
 
     def _free_port(self) -> int:
-        if not self.metrics_port_base:
+        if not self.metrics_ports:
             return 0
         used = self._ports_in_use()
-        port = self.metrics_port_base
-        while port in used:
-            port += 1
+        while (port := free_port(self.probe_host)) in used:
+            # A worker that has not bound its port yet leaves it free to the kernel.
+            pass
         return port
 
     def _environment(self, deployment: LocalDeployment, port: int) -> dict[str, str]:

@@ -99,7 +99,6 @@ class PlannerState:
 class PhasePlan:
     desired: int
     want: int
-    budget_replicas: int
     cpu_millicores: int
     reason: PlanReason
 
@@ -263,7 +262,6 @@ def plan(
             PhasePlan(
                 desired=granted[i],
                 want=wants[i],
-                budget_replicas=caps[i],
                 cpu_millicores=granted[i] * phase.cpu_per_worker_millicores,
                 reason=reason,
             )

@@ -8,7 +8,6 @@ takes the whole set at once.
 
 from __future__ import annotations
 
-from typing import cast
 from uuid import UUID
 
 import redis
@@ -16,14 +15,9 @@ from redis.client import Pipeline
 
 from eros.core.keys import user_jobs_key
 
-__all__ = ["forget_job", "jobs_of", "user_jobs_key"]
+__all__ = ["forget_job", "user_jobs_key"]
 
 
 def forget_job(connection: redis.Redis | Pipeline, user_id: UUID, job_id: str) -> None:
     """Drop a job that ended (completed, failed for good, or halted) from its user's index."""
     connection.srem(user_jobs_key(user_id), job_id)
-
-
-def jobs_of(connection: redis.Redis, user_id: UUID) -> set[str]:
-    members = cast(set[bytes], connection.smembers(user_jobs_key(user_id)))
-    return {member.decode() for member in members}

@@ -8,11 +8,10 @@ on its behalf.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
 
 import redis
 
-MS_PER_SECOND = 1000
+from eros.core.clock import MS_PER_SECOND
 
 _ACQUIRE_SCRIPT = """
 local holder = redis.call('GET', KEYS[1])
@@ -60,7 +59,3 @@ class Lease:
         """Write `mapping` into the hash `key` only while holding the lease."""
         pairs = [item for field, value in mapping.items() for item in (field, value)]
         return bool(self._hset(keys=[self.key, key], args=[self.holder, *pairs]))
-
-    def current_holder(self) -> str | None:
-        raw = self._connection.get(self.key)
-        return None if raw is None else cast(bytes, raw).decode()

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Static checks: ruff (lint and format) and mypy --strict over the `eros` namespace.
+"""Static checks: ruff (lint and format), mypy --strict over the `eros` namespace, and
+dead code (vulture, through scripts/dead_code.py).
 
 mypy cannot follow setuptools' editable-install finder, which maps the top-level folders
 onto `eros.*`, so this script lays the same mapping out as symlinks under `.eros/typecheck`.
@@ -51,6 +52,7 @@ def main() -> int:
     ]
     env = {**os.environ, "MYPYPATH": str(TYPECHECK_ROOT)}
     ok = _run(python, "-P", "-m", "mypy", *packages, env=env) and ok
+    ok = _run(python, "-P", str(ROOT / "scripts" / "dead_code.py")) and ok
     return 0 if ok else 1
 
 
