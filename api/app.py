@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from eros.api.errors import install_error_handlers
+from eros.api.fastpath import FastPathApp, HeartbeatFastPath
 from eros.api.halting import Halter
 from eros.api.metrics import HALT_METRICS
 from eros.api.middleware import RequestContextMiddleware
@@ -116,7 +117,7 @@ def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None, halter: Halter | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(
+    app = FastPathApp(
         title="EROS",
         version=__version__,
         summary="Idle-time matching backend: heartbeats, accounts, matches.",
@@ -169,5 +170,13 @@ def create_app(
     # Added last, so it is outermost: every response, errors and CORS included, gets an id.
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, templates=templates
+    )
+    # Heartbeats skip everything above (eros.api.fastpath); the route stays for OpenAPI.
+    app.heartbeats = HeartbeatFastPath(
+        path=API_PREFIX + heartbeat.PATH,
+        state=app.state,
+        handlers=app.exception_handlers,
+        max_body_bytes=settings.max_body_bytes,
+        cors=bool(settings.cors_origins),
     )
     return app

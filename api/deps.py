@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from eros.api.errors import Forbidden, Unauthorized
-from eros.core.clock import Clock
+from eros.core.clock import MS_PER_SECOND, Clock
 from eros.core.database import AsyncPool
 from eros.core.phase_config import AsyncPhaseConfigFollower, PhaseConfig
 from eros.core.settings import Settings
@@ -65,7 +65,7 @@ def authenticate(request: Request) -> AccessClaims:
         )
     tokens: VerifiedTokenCache = request.app.state.tokens
     clock: Clock = request.app.state.clock
-    return tokens.verify(token.strip(), clock.now_ms() // 1000)
+    return tokens.verify(token.strip(), clock.now_ms() // MS_PER_SECOND)
 
 
 async def get_current_claims(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import redis.exceptions
@@ -15,8 +16,18 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from eros.core.accounts import AccountError
+from eros.core.assistant import ConversationNotFound
+from eros.core.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    UnauthenticatedError,
+)
+from eros.core.idempotency import IdempotencyKeyBusy, IdempotencyKeyReused
 from eros.core.logs import request_id_var
+from eros.core.recommendations import NoProfile
 from eros.core.tokens import TokenError
 
 logger = logging.getLogger(__name__)
@@ -46,6 +57,9 @@ class ErrorBody(BaseModel):
     request_id: str | None = None
 
 
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
 class ApiError(Exception):
     def __init__(
         self,
@@ -70,12 +84,20 @@ class NotFound(ApiError):
 
 class Unauthorized(ApiError):
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(401, code, message, headers={"WWW-Authenticate": "Bearer"})
+        super().__init__(401, code, message, headers=_BEARER)
 
 
 class Forbidden(ApiError):
     def __init__(self, message: str = "You are not allowed to do this.") -> None:
         super().__init__(403, "forbidden", message)
+
+
+def error_body(
+    code: str, message: str, details: Any = None, request_id: str | None = None
+) -> dict[str, Any]:
+    """The one builder of the error body, as JSON-able data; the request's id by default."""
+    rid = request_id if request_id is not None else request_id_var.get()
+    return ErrorBody(code=code, message=message, details=details, request_id=rid).model_dump()
 
 
 def error_response(
@@ -85,13 +107,59 @@ def error_response(
     details: Any = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = {
-        "code": code,
-        "message": message,
-        "details": details,
-        "request_id": request_id_var.get(),
-    }
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorKind:
+    """How the API answers one type of error. `code` and `message` of None: the
+    exception's own (every `DomainError` and `TokenError` has both)."""
+
+    status: int
+    code: str | None = None
+    message: str | None = None
+    headers: Mapping[str, str] | None = None
+
+
+_SERVICE_DOWN = ErrorKind(
+    503,
+    "service_unavailable",
+    "A backing service is unavailable; retry shortly.",
+    {"Retry-After": "1"},
+)
+
+# The one place where errors of core get an HTTP status. Looked up along the exception's
+# MRO, so a subclass inherits its kind's status unless it has an entry of its own.
+ERROR_KINDS: dict[type[Exception], ErrorKind] = {
+    NotFoundError: ErrorKind(404),
+    ConflictError: ErrorKind(409),
+    UnauthenticatedError: ErrorKind(401, headers=_BEARER),
+    ForbiddenError: ErrorKind(403),
+    InvalidError: ErrorKind(422),
+    TokenError: ErrorKind(401, headers=_BEARER),
+    NoProfile: ErrorKind(404, "profile_not_found", "Create your profile to get recommendations."),
+    ConversationNotFound: ErrorKind(404, "not_found", "No such conversation."),
+    IdempotencyKeyReused: ErrorKind(
+        422,
+        "idempotency_key_reused",
+        "This Idempotency-Key was already used for a different request.",
+    ),
+    IdempotencyKeyBusy: ErrorKind(
+        409, "idempotency_key_busy", "This Idempotency-Key is busy; retry shortly."
+    ),
+    redis.exceptions.ConnectionError: _SERVICE_DOWN,
+    redis.exceptions.TimeoutError: _SERVICE_DOWN,
+    OperationalError: _SERVICE_DOWN,
+    PoolTimeout: _SERVICE_DOWN,
+}
+
+
+def kind_of(exc: Exception) -> ErrorKind | None:
+    for cls in type(exc).__mro__:
+        kind = ERROR_KINDS.get(cls)
+        if kind is not None:
+            return kind
+    return None
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -107,15 +175,15 @@ async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def _on_account_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AccountError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return error_response(exc.status, exc.code, exc.message, headers=headers)
-
-
-async def _on_token_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, TokenError)
-    return error_response(401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer"})
+async def _on_mapped_error(_: Request, exc: Exception) -> JSONResponse:
+    kind = kind_of(exc)
+    assert kind is not None
+    if kind.status >= 500:
+        logger.warning("A backing service is unavailable: %s.", type(exc).__name__)
+    code = kind.code if kind.code is not None else str(getattr(exc, "code", "error"))
+    message = kind.message if kind.message is not None else str(getattr(exc, "message", exc))
+    details = exc.details if isinstance(exc, DomainError) else None
+    return error_response(kind.status, code, message, details, kind.headers)
 
 
 async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -133,29 +201,12 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
-async def _on_dependency_down(_: Request, exc: Exception) -> JSONResponse:
-    logger.warning("A backing service is unavailable: %s.", type(exc).__name__)
-    return error_response(
-        503,
-        "service_unavailable",
-        "A backing service is unavailable; retry shortly.",
-        headers={"Retry-After": "1"},
-    )
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _on_api_error)
-    app.add_exception_handler(AccountError, _on_account_error)
-    app.add_exception_handler(TokenError, _on_token_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    for exc_type in (
-        redis.exceptions.ConnectionError,
-        redis.exceptions.TimeoutError,
-        OperationalError,
-        PoolTimeout,
-    ):
-        app.add_exception_handler(exc_type, _on_dependency_down)
+    for exc_type in ERROR_KINDS:
+        app.add_exception_handler(exc_type, _on_mapped_error)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

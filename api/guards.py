@@ -6,6 +6,8 @@ from uuid import UUID
 
 from eros.api.deps import CurrentUser, DbDep
 from eros.api.errors import ApiError
+from eros.core.errors import AccountDisabled
+from eros.core.visibility import account_enabled
 
 __all__ = ["refuse_self", "require_active_account"]
 
@@ -20,7 +22,6 @@ async def require_active_account(claims: CurrentUser, db: DbDep) -> None:
     """Writes need an enabled account. Access tokens are checked without a database read
     and outlive a ban by up to their lifetime; a write is worth one primary-key lookup."""
     async with db.connection() as conn:
-        cur = await conn.execute("SELECT is_active FROM users WHERE id = %s", (claims.user_id,))
-        row = await cur.fetchone()
-    if row is None or not row["is_active"]:
-        raise ApiError(403, "account_disabled", "This account is disabled.")
+        enabled = await account_enabled(conn, claims.user_id)
+    if not enabled:
+        raise AccountDisabled

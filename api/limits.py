@@ -1,7 +1,8 @@
-"""Per-user rate limits as route dependencies: `Depends(limit("blocks"))`.
+"""Per-user rate limits as route dependencies: `Depends(limit(WriteKind.BLOCKS))`.
 
 Every write of the profile, interactions and safety routes counts against a limit of its
-own kind, so a burst of likes does not use up the user's ability to block or report.
+own kind, so a burst of likes does not use up the user's ability to block or report; the
+assistant's requests share one limit of their own.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from fastapi import Depends
+
 from eros.api.deps import ClockDep, CurrentUser, RedisDep, SettingsDep
 from eros.api.errors import ApiError
+from eros.api.guards import require_active_account
 from eros.core.ratelimit import RateLimit, hit
 from eros.core.settings import Settings
 
-__all__ = ["WriteKind", "limit", "rule_for"]
+__all__ = ["WriteKind", "enforce", "guarded_write", "limit", "rule_for"]
 
 SECONDS_PER_MINUTE = 60.0
 SECONDS_PER_HOUR = 3600.0
@@ -26,11 +30,14 @@ class WriteKind(StrEnum):
     INTERACTIONS = "interactions"
     BLOCKS = "blocks"
     REPORTS = "reports"
+    ASSISTANT = "assistant"
 
 
 def rule_for(kind: WriteKind, settings: Settings) -> RateLimit:
     if kind is WriteKind.REPORTS:
         return RateLimit(kind.value, settings.rate_limit_reports_per_hour, SECONDS_PER_HOUR)
+    if kind is WriteKind.ASSISTANT:
+        return RateLimit(kind.value, settings.assistant_requests_per_minute, SECONDS_PER_MINUTE)
     return RateLimit(kind.value, settings.rate_limit_writes_per_minute, SECONDS_PER_MINUTE)
 
 
@@ -67,5 +74,19 @@ def limit(kind: WriteKind) -> Callable[..., Awaitable[None]]:
         claims: CurrentUser, redis: RedisDep, settings: SettingsDep, clock: ClockDep
     ) -> None:
         await enforce(kind, claims, redis, settings, clock)
+
+    return dependency
+
+
+def guarded_write(kind: WriteKind) -> Callable[..., Awaitable[None]]:
+    """The preamble of every user write: an enabled account, then one request against the
+    caller's `kind` limit (in that order, so a disabled account uses up nothing)."""
+
+    # Defaults rather than `Annotated`: annotations are strings here, and `kind` is local.
+    async def dependency(
+        _active: None = Depends(require_active_account),
+        _limited: None = Depends(limit(kind)),
+    ) -> None:
+        return None
 
     return dependency

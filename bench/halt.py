@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Halt latency: from a returning user's heartbeat to their running job stopped.
 
-    python bench/halt.py [--jobs 200] [--rate 50] [--busy-us 100] [--sleep-ms 100] [--rounds 1]
+    .venv/bin/python -P bench/halt.py [--jobs 200] [--rate 50] [--busy-us 100] [--sleep-ms 100]
+        [--rounds 1]
 
 1. Starts an embedded Valkey and PostgreSQL (or uses EROS_REDIS_URL / EROS_DATABASE_URL)
    and the EROS API under uvicorn.
@@ -39,8 +40,11 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from halt_work import BUSY_ENV, SLEEP_ENV, pid_key  # bench/, the script's directory
-from harness import free_port, machine  # bench/, the script's directory
+
+# `python -P` leaves the script's folder off sys.path; its siblings live there.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from halt_work import BUSY_ENV, SLEEP_ENV, pid_key
+from harness import free_port, machine
 from rq import Queue
 from rq.command import send_stop_job_command
 from rq.job import Job
@@ -234,7 +238,10 @@ def run_baseline(
         for i in range(args.jobs)
     ]
     command = [
-        "rq",
+        # RQ's command line from this interpreter: the venv's `rq` need not be on PATH.
+        sys.executable,
+        "-m",
+        "rq.cli",
         "worker",
         BASELINE_QUEUE,
         "--url",

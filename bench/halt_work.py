@@ -40,15 +40,15 @@ def _pace() -> tuple[float, float]:
 
 
 class Forever:
-    def run(self, ctx: JobContext) -> Mapping[str, Any]:
+    async def run(self, ctx: JobContext) -> Mapping[str, Any]:
         busy, sleep = _pace()
-        ctx.redis.set(pid_key(ctx.job_id), os.getpid())
-        state = ctx.load_checkpoint() or {"steps": 0}
+        await ctx.redis.set(pid_key(ctx.job_id), os.getpid())
+        state = await ctx.load_checkpoint() or {"steps": 0}
         while True:
             _spin(busy)
             state = {"steps": state["steps"] + 1}
-            ctx.checkpoint(state)
-            ctx.wait(sleep)
+            await ctx.checkpoint(state)
+            await ctx.wait(sleep)
 
 
 def register_work(registry: WorkRegistry) -> None:

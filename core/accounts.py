@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,20 +15,15 @@ from psycopg.errors import UniqueViolation
 from psycopg.rows import DictRow, dict_row
 
 from eros.core.database import AsyncPool
+from eros.core.errors import (
+    AccountDisabled,
+    ConflictError,
+    UnauthenticatedError,
+)
 from eros.core.passwords import hash_password, verify_password
 from eros.core.tokens import Role, hash_refresh_token, new_refresh_token
 
 logger = logging.getLogger(__name__)
-
-
-class AccountError(Exception):
-    """A refused account operation; `code` and `status` feed the API's error response."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +70,7 @@ async def register(pool: AsyncPool, email: str, password: str, name: str) -> Use
             )
             row = await cur.fetchone()
     except UniqueViolation as exc:
-        raise AccountError(
-            409, "email_taken", "An account with this email already exists."
-        ) from exc
+        raise ConflictError("email_taken", "An account with this email already exists.") from exc
     assert row is not None
     return User.from_row(row)
 
@@ -91,10 +84,10 @@ async def authenticate(pool: AsyncPool, email: str, password: str) -> User:
         row = await cur.fetchone()
     stored = row["password_hash"] if row else None
     if not await asyncio.to_thread(verify_password, stored, password) or row is None:
-        raise AccountError(401, "invalid_credentials", "Email or password is incorrect.")
+        raise UnauthenticatedError("invalid_credentials", "Email or password is incorrect.")
     user = User.from_row(row)
     if not user.is_active:
-        raise AccountError(403, "account_disabled", "This account is disabled.")
+        raise AccountDisabled
     return user
 
 
@@ -145,19 +138,21 @@ async def rotate_refresh_token(
         )
         row = await cur.fetchone()
         if row is None:
-            raise AccountError(401, "invalid_refresh_token", "The refresh token is not valid.")
+            raise UnauthenticatedError("invalid_refresh_token", "The refresh token is not valid.")
         if row["revoked_at"] is not None:
-            raise AccountError(401, "refresh_token_revoked", "The refresh token was revoked.")
+            raise UnauthenticatedError("refresh_token_revoked", "The refresh token was revoked.")
         if row["used_at"] is not None:
             # Revoke and commit; the error is raised once the transaction is closed.
             await _revoke_family(conn, row["family_id"], now)
             reused_family = row["family_id"]
         else:
             if row["expires_at"] <= now:
-                raise AccountError(401, "refresh_token_expired", "The refresh token has expired.")
+                raise UnauthenticatedError(
+                    "refresh_token_expired", "The refresh token has expired."
+                )
             user = User.from_row(row)
             if not user.is_active:
-                raise AccountError(403, "account_disabled", "This account is disabled.")
+                raise AccountDisabled
             await conn.execute(
                 "UPDATE refresh_tokens SET used_at = %s WHERE id = %s", (now, row["token_id"])
             )
@@ -166,8 +161,7 @@ async def rotate_refresh_token(
         logger.warning(
             "A rotated refresh token was presented again; revoked its family %s.", reused_family
         )
-        raise AccountError(
-            401,
+        raise UnauthenticatedError(
             "refresh_token_reused",
             "The refresh token was already used; every session of this login is revoked.",
         )
@@ -203,7 +197,3 @@ def set_role(database_url: str, email: str, role: Role) -> bool:
             (role.value, email),
         )
         return cur.rowcount == 1
-
-
-def utc_from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -47,7 +47,8 @@ async def cache_set_model(
     client: aredis.Redis, key: str, value: BaseModel, ttl_seconds: int
 ) -> None:
     try:
-        await client.set(key, value.model_dump_json(by_alias=True), ex=ttl_seconds)
+        # Field names, not wire aliases: entries hold domain data, which the API renders.
+        await client.set(key, value.model_dump_json(), ex=ttl_seconds)
     except _UNAVAILABLE:
         logger.warning("Cache fill skipped: Redis is unavailable.")
 

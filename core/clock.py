@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 MS_PER_SECOND = 1000
@@ -11,6 +12,11 @@ MS_PER_SECOND = 1000
 def wall_ms() -> int:
     """Wall-clock time in epoch milliseconds, for code that takes no injected clock."""
     return time.time_ns() // 1_000_000
+
+
+def utc_from_ms(ms: int) -> datetime:
+    """An aware UTC datetime from epoch milliseconds, the unit every clock here speaks."""
+    return datetime.fromtimestamp(ms / MS_PER_SECOND, tz=UTC)
 
 
 class Clock(Protocol):

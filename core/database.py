@@ -1,10 +1,10 @@
-"""PostgreSQL connection pools (psycopg 3)."""
+"""PostgreSQL connections (psycopg 3): the API's pool, and one connection per phase job."""
 
 from __future__ import annotations
 
-from psycopg import AsyncConnection, Connection
+from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import AsyncConnectionPool
 
 from eros.core.settings import Settings
 
@@ -14,7 +14,6 @@ CONNECT_TIMEOUT_SECONDS = 5
 _CONNECTION_KWARGS = {"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_SECONDS}
 
 AsyncPool = AsyncConnectionPool[AsyncConnection[DictRow]]
-SyncPool = ConnectionPool[Connection[DictRow]]
 
 
 def require_database_url(settings: Settings) -> str:
@@ -37,14 +36,12 @@ def async_pool(settings: Settings) -> AsyncPool:
     )
 
 
-def sync_pool(settings: Settings, *, max_size: int = 4) -> SyncPool:
-    return ConnectionPool(
+async def connect(settings: Settings) -> AsyncConnection[DictRow]:
+    """One autocommit connection, for a phase job: its loop lives only as long as the job, so
+    a pool would not outlive it. Use it as `async with await connect(settings) as conn:`."""
+    return await AsyncConnection.connect(
         require_database_url(settings),
-        connection_class=Connection[DictRow],
-        min_size=1,
-        max_size=max_size,
-        timeout=POOL_TIMEOUT_SECONDS,
-        kwargs=_CONNECTION_KWARGS,
-        open=False,
-        name="eros-sync",
+        autocommit=True,
+        row_factory=dict_row,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
     )

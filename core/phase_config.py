@@ -22,6 +22,7 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 
+from eros.core.clock import MS_PER_SECOND
 from eros.core.keys import PHASE_CONFIG_FOLLOWERS_KEY, PHASE_CONFIG_KEY
 from eros.core.offpeak import OffPeakError, OffPeakWindow, time_zone
 from eros.core.phases import DEFAULT_CPU_BUDGET_PERCENT, DEFAULT_PRIORITY, Phase
@@ -36,7 +37,6 @@ SETTINGS_SOURCE = "settings"
 DEFAULT_REFRESH_SECONDS = 1.0
 # A follower not heard of for this long is gone (a stopped process); the status omits it.
 FOLLOWER_STALE_SECONDS = 60.0
-MS_PER_SECOND = 1000
 
 
 class PhaseConfigError(ValueError):

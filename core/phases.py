@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import IntEnum
 
-MS_PER_SECOND = 1000
+from eros.core.clock import MS_PER_SECOND
 
 # The product's phases (docs/seeds): idle 10, 30 and 60 minutes; 5%, 15% and 100% of the
 # CPU pool; the deepest phase first when the pool is contended. The ErosProcessing's

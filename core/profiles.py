@@ -28,6 +28,7 @@ from eros.core.matching.profile import (
     NonNegotiable,
     NonNegotiableKind,
 )
+from eros.core.visibility import enabled_sql
 
 logger = logging.getLogger(__name__)
 
@@ -203,10 +204,11 @@ async def get_profile(conn: AsyncConnection[Any], user_id: UUID) -> Profile | No
 
 
 async def get_visible_profile(conn: AsyncConnection[Any], user_id: UUID) -> Profile | None:
-    """The profile of an active account (what others may be shown), else None."""
+    """The profile of an enabled account, else None. It knows no viewer: whoever shows it
+    to someone checks `eros.core.visibility.visible` (blocks, ...) first."""
     cur = await conn.execute(
-        f"SELECT {PROFILE_COLUMNS} FROM profiles WHERE user_id = %s "
-        "AND EXISTS (SELECT 1 FROM users u WHERE u.id = profiles.user_id AND u.is_active)",
+        f"SELECT {PROFILE_COLUMNS} FROM profiles p WHERE p.user_id = %s "
+        f"AND {enabled_sql('p.user_id')}",
         (user_id,),
     )
     row = await cur.fetchone()

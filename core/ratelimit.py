@@ -16,13 +16,13 @@ from uuid import UUID
 import redis.asyncio as aredis
 import redis.exceptions
 
+from eros.core.clock import MS_PER_SECOND
 from eros.core.keys import rate_limit_key
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["RateLimit", "RateLimitDecision", "hit"]
 
-MS_PER_SECOND = 1000
 
 # KEYS[1] the bucket; ARGV: now (ms), emission interval (ms), period (ms), cost.
 # The stored value is the theoretical arrival time (TAT); a request is allowed when the

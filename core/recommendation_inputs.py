@@ -3,8 +3,8 @@ matcher's pool, interaction log, blocks, reputation and models for one viewer.
 
 `load_inputs` does the I/O (async); `rank` is pure CPU and runs in a thread. SQL
 pre-filters candidates by the cheap, exact-or-looser hard filters (mutual gender and
-age, a latitude band for distance, blocks, acted-on and recently shown, account
-enabled) so the matcher, which re-applies every filter, sees at most
+age, a latitude band for distance, the visibility rule of `eros.core.visibility`,
+acted-on and recently shown) so the matcher, which re-applies every filter, sees at most
 `CANDIDATE_CAP` of them. Candidates who already skipped the viewer are left out too:
 recommending someone who said no helps nobody and would reveal their answer.
 """
@@ -52,6 +52,7 @@ from eros.core.profiles import (
     get_profile,
     profile_from_row,
 )
+from eros.core.visibility import visible_flag_sql, visible_sql
 
 __all__ = ["CANDIDATE_CAP", "MatcherInputs", "load_inputs", "rank"]
 
@@ -116,6 +117,7 @@ def _to_match_profile(profile: Profile, last_active: datetime, active: bool) -> 
     )
 
 
+_VISIBLE_TO_VIEWER = visible_sql("%(viewer)s", "p.user_id")
 _CANDIDATES_SQL = """
 SELECT {columns} FROM profiles p
 WHERE p.user_id <> %(viewer)s
@@ -123,10 +125,7 @@ WHERE p.user_id <> %(viewer)s
   AND p.birth_date <= %(youngest_birth)s AND p.birth_date > %(oldest_birth)s
   AND %(viewer_age)s BETWEEN p.age_min AND p.age_max
   {band}
-  AND EXISTS (SELECT 1 FROM users u WHERE u.id = p.user_id AND u.is_active)
-  AND NOT EXISTS (SELECT 1 FROM blocks b
-      WHERE (b.blocker_id = %(viewer)s AND b.blocked_id = p.user_id)
-         OR (b.blocker_id = p.user_id AND b.blocked_id = %(viewer)s))
+  AND {visible}
   AND NOT EXISTS (SELECT 1 FROM interactions i
       WHERE i.actor_id = %(viewer)s AND i.target_id = p.user_id
         AND (i.kind <> 'view' OR i.occurred_at >= %(shown_since)s))
@@ -161,18 +160,21 @@ async def _candidate_rows(
         params["lat_lo"] = viewer.latitude - viewer.max_distance_km / MIN_KM_PER_DEGREE_LATITUDE
         params["lat_hi"] = viewer.latitude + viewer.max_distance_km / MIN_KM_PER_DEGREE_LATITUDE
         band = "AND p.latitude BETWEEN %(lat_lo)s AND %(lat_hi)s"
-    cur = await conn.execute(_CANDIDATES_SQL.format(columns=PROFILE_COLUMNS, band=band), params)
+    sql = _CANDIDATES_SQL.format(columns=PROFILE_COLUMNS, band=band, visible=_VISIBLE_TO_VIEWER)
+    cur = await conn.execute(sql, params)
     return list(await cur.fetchall())
 
 
 async def _decided_rows(conn: AsyncConnection[Any], viewer: UUID) -> list[dict[str, Any]]:
-    """Profiles the viewer decided on (their training examples), with their account state."""
+    """Profiles the viewer decided on (their training examples), with whether the viewer
+    may still see them (the matcher never suggests a profile marked inactive)."""
     cur = await conn.execute(
-        f"SELECT {PROFILE_COLUMNS}, (SELECT u.is_active FROM users u WHERE u.id = p.user_id) "
-        "AS account_active FROM profiles p WHERE p.user_id IN ("
-        " SELECT target_id FROM interactions WHERE actor_id = %s AND kind IN ('like', 'skip') "
-        " GROUP BY target_id ORDER BY max(occurred_at) DESC LIMIT %s)",
-        (viewer, DECISION_HISTORY_CAP),
+        f"SELECT {PROFILE_COLUMNS}, {visible_flag_sql('%(viewer)s', 'p.user_id')} AS visible "
+        "FROM profiles p WHERE p.user_id IN ("
+        " SELECT target_id FROM interactions WHERE actor_id = %(viewer)s "
+        " AND kind IN ('like', 'skip') "
+        " GROUP BY target_id ORDER BY max(occurred_at) DESC LIMIT %(cap)s)",
+        {"viewer": viewer, "cap": DECISION_HISTORY_CAP},
     )
     return list(await cur.fetchall())
 
@@ -254,7 +256,7 @@ async def load_inputs(
     for row in await _candidate_rows(conn, viewer, now, rules):
         loaded[row["user_id"]] = (profile_from_row(row), True)
     for row in await _decided_rows(conn, viewer_id):
-        loaded.setdefault(row["user_id"], (profile_from_row(row), bool(row["account_active"])))
+        loaded.setdefault(row["user_id"], (profile_from_row(row), bool(row["visible"])))
     ids = list(loaded)
     profiles = [loaded[i][0] for i in ids]
     last_active = await _last_active(redis, profiles)

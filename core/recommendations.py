@@ -2,10 +2,11 @@
 filtered again at every read.
 
 The cache holds the top `MAX_RECOMMENDATIONS` candidate ids with scores and reasons.
-Every read re-checks them against PostgreSQL (blocks either way, the viewer's own
-likes/skips/reports since, disabled accounts) and joins their current public profile,
-so a cached list never shows someone it must not. When fewer than the requested
-number survive and the list was not already everyone available, it is recomputed.
+Every read re-checks them against PostgreSQL (the visibility rule of
+`eros.core.visibility`: blocks either way, disabled accounts; and the viewer's own
+likes/skips/reports since) and joins their current public profile, so a cached list
+never shows someone it must not. When fewer than the requested number survive and the
+list was not already everyone available, it is recomputed.
 What is served is recorded in `shown_history`, which feeds "already shown recently"
 and the per-day exposure cap of later computations.
 """
@@ -23,13 +24,14 @@ import redis.asyncio as aredis
 import redis.exceptions
 from pydantic import BaseModel
 
-from eros.core.accounts import utc_from_ms
 from eros.core.cache import cache_get_model, cache_set_model, invalidate
+from eros.core.clock import utc_from_ms
 from eros.core.database import AsyncPool
 from eros.core.keys import recommendations_cache_key
 from eros.core.matching import FilterRules, Match
 from eros.core.profiles import PROFILE_COLUMNS, Profile, profile_from_row
 from eros.core.recommendation_inputs import load_inputs, rank
+from eros.core.visibility import visible_sql
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +94,7 @@ class Recommendations:
 _SERVABLE_SQL = f"""
 SELECT {PROFILE_COLUMNS} FROM profiles p
 WHERE p.user_id = ANY(%(ids)s)
-  AND EXISTS (SELECT 1 FROM users u WHERE u.id = p.user_id AND u.is_active)
-  AND NOT EXISTS (SELECT 1 FROM blocks b
-      WHERE (b.blocker_id = %(viewer)s AND b.blocked_id = p.user_id)
-         OR (b.blocker_id = p.user_id AND b.blocked_id = %(viewer)s))
+  AND {visible_sql("%(viewer)s", "p.user_id")}
   AND NOT EXISTS (SELECT 1 FROM interactions i
       WHERE i.actor_id = %(viewer)s AND i.target_id = p.user_id AND i.kind <> 'view')
 """

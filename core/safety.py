@@ -1,9 +1,10 @@
 """Blocks and reports: a block either way separates two users everywhere.
 
-"Separated" is the one question every read path asks (public profile, recommendations,
-actions, interactions); it is answered from PostgreSQL, never from a cache, so a block
-takes effect on the next request. A report also blocks the reported user on behalf of
-the reporter, which hides each from the other.
+Whether one user may see another is the visibility rule of `eros.core.visibility`
+(blocks either way, disabled accounts), asked by every read path (public profile,
+recommendations, daily matches, actions, interactions) from PostgreSQL, never from a
+cache, so a block takes effect on the next request. A report also blocks the reported
+user on behalf of the reporter, which hides each from the other.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from psycopg import AsyncConnection
+
+from eros.core.visibility import enabled_flag_sql, visible, visible_flag_sql
 
 logger = logging.getLogger(__name__)
 
@@ -64,47 +67,35 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class TargetStatus:
-    """What an actor may do to a target. `exists`: an active account; `visible`: also has
-    a profile and is not separated from the actor by a block either way."""
+    """What an actor may do to a target. `exists`: an enabled account (enough to block or
+    report it); `visible`: also has a profile, and the visibility rule lets the actor see
+    it (no block either way)."""
 
     exists: bool
     has_profile: bool
-    blocked_by_actor: bool
-    blocked_actor: bool
-
-    @property
-    def visible(self) -> bool:
-        return (
-            self.exists and self.has_profile and not (self.blocked_by_actor or self.blocked_actor)
-        )
+    visible: bool
 
 
-_MISSING = TargetStatus(
-    exists=False, has_profile=False, blocked_by_actor=False, blocked_actor=False
-)
+_MISSING = TargetStatus(exists=False, has_profile=False, visible=False)
+
+_TARGET_STATUSES_SQL = f"""
+SELECT t.id, {enabled_flag_sql("t.id")} AS enabled, p.user_id IS NOT NULL AS has_profile,
+  {visible_flag_sql("%(actor)s", "t.id")} AS visible
+FROM unnest(%(targets)s::uuid[]) AS t(id)
+LEFT JOIN profiles p ON p.user_id = t.id
+"""
 
 
 async def target_statuses(
     conn: AsyncConnection[Any], actor: UUID, targets: list[UUID]
 ) -> dict[UUID, TargetStatus]:
     """The status of each target for `actor`, in one query; unknown ids are `exists=False`."""
-    cur = await conn.execute(
-        "SELECT t.id, u.is_active IS TRUE AS active_user, p.user_id IS NOT NULL AS has_profile, "
-        " EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = %(actor)s AND b.blocked_id = t.id)"
-        "  AS blocked_by_actor, "
-        " EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = t.id AND b.blocked_id = %(actor)s)"
-        "  AS blocked_actor "
-        "FROM unnest(%(targets)s::uuid[]) AS t(id) "
-        "LEFT JOIN users u ON u.id = t.id "
-        "LEFT JOIN profiles p ON p.user_id = t.id",
-        {"actor": actor, "targets": targets},
-    )
+    cur = await conn.execute(_TARGET_STATUSES_SQL, {"actor": actor, "targets": targets})
     found = {
         row["id"]: TargetStatus(
-            exists=row["active_user"],
-            has_profile=row["active_user"] and row["has_profile"],
-            blocked_by_actor=row["blocked_by_actor"],
-            blocked_actor=row["blocked_actor"],
+            exists=row["enabled"],
+            has_profile=row["enabled"] and row["has_profile"],
+            visible=row["visible"] and row["has_profile"],
         )
         for row in await cur.fetchall()
     }
@@ -112,14 +103,9 @@ async def target_statuses(
 
 
 async def separated(conn: AsyncConnection[Any], a: UUID, b: UUID) -> bool:
-    """Whether either user blocked the other."""
-    cur = await conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = %s AND blocked_id = %s) "
-        "OR (blocker_id = %s AND blocked_id = %s)) AS separated",
-        (a, b, b, a),
-    )
-    row = await cur.fetchone()
-    return bool(row and row["separated"])
+    """Whether `a` may not see `b`: a block either way, or any other reason of the
+    visibility rule (`b`'s account disabled, for one)."""
+    return not await visible(conn, a, b)
 
 
 async def user_exists(conn: AsyncConnection[Any], user_id: UUID) -> bool:

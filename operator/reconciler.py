@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from kubernetes.client import ApiException
 
+from eros.core.clock import MS_PER_SECOND
 from eros.operator import prometheus
 from eros.operator.kube import (
     HTTP_CONFLICT,
@@ -50,7 +51,6 @@ from eros.operator.status import (
 
 logger = logging.getLogger(__name__)
 
-MS_PER_SECOND = 1000
 # A patch that lost a race (a changed resourceVersion fails its test op) is retried next tick.
 RETRY_NEXT_TICK = frozenset({HTTP_CONFLICT, HTTP_UNPROCESSABLE})
 CONFLICT_REASON = "DeploymentConflict"

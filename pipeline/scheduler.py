@@ -31,7 +31,7 @@ from typing import cast
 import redis
 from redis.typing import EncodableT, FieldT
 
-from eros.core.clock import Clock, SystemClock
+from eros.core.clock import MS_PER_SECOND, Clock, SystemClock
 from eros.core.keys import (
     ACTIVITY_KEY,
     SCHEDULER_LEASE_KEY,
@@ -39,7 +39,7 @@ from eros.core.keys import (
     SCHEDULER_WATERMARKS_KEY,
 )
 from eros.core.phase_config import PhaseConfig, PhaseConfigFollower
-from eros.core.phases import MS_PER_SECOND, Phase
+from eros.core.phases import Phase
 from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
 from eros.pipeline import metrics

@@ -1,13 +1,23 @@
 """The `JobContext` a running job gets: its identity, checkpoints, and whether to stop.
 
-A job learns it must stop in three ways, cheapest first: a signal from its worker (set by
-`eros.worker.stop`, free to check), its parent process gone (one `getppid`), and a poll
-of Redis every `halt_poll_seconds` (the halt flag, the user's activity, and whether its
-execution is still its own), which catches a halt whose pub/sub message was lost.
+A job runs in one event loop from its start to its end (`eros.worker.job`), and learns it
+must stop in four ways, cheapest first:
+- a signal from its worker (`eros.worker.stop`): a halt cancels the work at once, at
+  whatever `await` it is in (a Claude request, a query), a drain stops it at its next
+  safe point;
+- its parent process gone (one `getppid` per safe point): it is requeued;
+- a poll of Redis every `halt_poll_seconds`, at safe points and from a watcher task while
+  the work waits between them (the halt flag, the user's activity, and whether its
+  execution is still its own), which catches a halt whose pub/sub message was lost;
+- the same poll before it starts (`guard_start`).
+A job stopped by a halt saves the state of its latest safe point, as a drained one does.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import logging
 import os
 import time
@@ -15,19 +25,42 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-import redis
+import redis.asyncio as aredis
+import redis.exceptions
 
 from eros.core.clock import wall_ms
-from eros.core.keys import ACTIVITY_KEY, halt_key
+from eros.core.keys import ACTIVITY_KEY, checkpoint_key, halt_key, user_jobs_key
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.pipeline.checkpoint import CheckpointStore
-from eros.pipeline.index import forget_job
+from eros.pipeline.checkpoint import Checkpoint
 from eros.pipeline.queue import JobKey
 from eros.worker import stop
-from eros.worker.work import JobHalted, JobInterrupted, JobSuperseded
+from eros.worker.work import JobHalted, JobInterrupted, JobSuperseded, PhaseWork, StopRequested
 
 logger = logging.getLogger(__name__)
+
+Result = Mapping[str, Any] | None
+# The watcher is the fallback between safe points: polling faster would only load Redis.
+WATCH_MIN_SECONDS = 0.01
+
+
+def _decode(raw: bytes | str) -> Checkpoint | None:
+    """The format of `eros.pipeline.checkpoint.CheckpointStore`."""
+    try:
+        record = json.loads(raw)
+        return Checkpoint(
+            state=dict(record["state"]),
+            job_id=str(record["job"]),
+            saved_at_ms=int(record["at"]),
+            cpu_seconds=float(record["cpu"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _encode(state: Mapping[str, Any], job_id: str, saved_at_ms: int, cpu_seconds: float) -> str:
+    record = {"state": state, "job": job_id, "at": saved_at_ms, "cpu": round(cpu_seconds, 3)}
+    return json.dumps(record, separators=(",", ":"))
 
 
 class RunContext:
@@ -37,20 +70,24 @@ class RunContext:
         self,
         *,
         key: JobKey,
-        connection: redis.Redis,
+        redis: aredis.Redis,
         settings: Settings,
         execution: tuple[str, str] | None = None,
         parent_pid: int | None = None,
     ) -> None:
         """`execution` is (started-registry key, member) of this run, when run by a worker."""
         self._key = key
-        self._connection = connection
+        self._redis = redis
         self._settings = settings
         self._execution = execution
         self._parent_pid = parent_pid
-        self._checkpoints = CheckpointStore(connection, settings.checkpoint_ttl_seconds)
         self._cpu_at_save = time.process_time()
         self._next_poll = 0.0
+        # The state of the latest safe point: what a job cancelled between two of them saves.
+        self._latest: dict[str, Any] | None = None
+        self._woken = asyncio.Event()
+        self._task: asyncio.Task[Any] | None = None
+        self._stopping: StopRequested | None = None
         self.resumed_from: str | None = None
 
     @property
@@ -74,12 +111,21 @@ class RunContext:
         return self._settings
 
     @property
-    def redis(self) -> redis.Redis:
-        return self._connection
+    def redis(self) -> aredis.Redis:
+        return self._redis
 
-    def load_checkpoint(self) -> dict[str, Any] | None:
-        checkpoint = self._checkpoints.load(self.phase, self.user_id)
+    @property
+    def _checkpoint_key(self) -> str:
+        return checkpoint_key(int(self.phase), self.user_id)
+
+    async def load_checkpoint(self) -> dict[str, Any] | None:
+        raw = await self._redis.get(self._checkpoint_key)
+        if raw is None:
+            return None
+        checkpoint = _decode(raw)
         if checkpoint is None:
+            # A checkpoint we cannot read only costs a restart from scratch.
+            logger.warning("Ignoring an unreadable checkpoint of phase %d.", int(self.phase))
             return None
         self.resumed_from = checkpoint.job_id
         logger.info(
@@ -87,30 +133,27 @@ class RunContext:
         )
         return checkpoint.state
 
-    def save_checkpoint(self, state: Mapping[str, Any]) -> None:
+    async def save_checkpoint(self, state: Mapping[str, Any]) -> None:
         now_cpu = time.process_time()
-        self._checkpoints.save(
-            self.phase,
-            self.user_id,
-            state,
-            job_id=self.job_id,
-            saved_at_ms=wall_ms(),
-            cpu_seconds=now_cpu,
+        payload = _encode(state, self.job_id, wall_ms(), now_cpu)
+        await self._redis.set(
+            self._checkpoint_key, payload, ex=self._settings.checkpoint_ttl_seconds
         )
         self._cpu_at_save = now_cpu
 
-    def checkpoint(self, state: Mapping[str, Any]) -> None:
+    async def checkpoint(self, state: Mapping[str, Any]) -> None:
+        self._latest = dict(state)
         try:
-            self.check_halt()
+            await self.check_halt()
         except JobSuperseded:
             raise  # the run that superseded this one owns the checkpoint now
         except (JobHalted, JobInterrupted):
-            self.save_checkpoint(state)
+            await self.save_checkpoint(state)
             raise
         if time.process_time() - self._cpu_at_save >= self._settings.checkpoint_cpu_seconds:
-            self.save_checkpoint(state)
+            await self.save_checkpoint(state)
 
-    def check_halt(self) -> None:
+    async def check_halt(self) -> None:
         reason = stop.requested()
         if reason is stop.StopReason.HALT:
             # When the heartbeat arrived is read later, once the work has stopped.
@@ -122,36 +165,105 @@ class RunContext:
         if self._parent_pid is not None and os.getppid() != self._parent_pid:
             raise JobInterrupted("worker-lost")
         if time.monotonic() >= self._next_poll:
-            self._poll()
+            await self._poll()
 
-    def wait(self, seconds: float) -> None:
+    async def wait(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while True:
-            self.check_halt()
+            await self.check_halt()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            stop.wait(min(remaining, self._settings.halt_poll_seconds))
+            # A halt cancels this wait; a drain sets the event.
+            waiter = asyncio.ensure_future(self._woken.wait())
+            try:
+                timeout = min(remaining, self._settings.halt_poll_seconds)
+                await asyncio.wait({waiter}, timeout=timeout)
+            finally:
+                waiter.cancel()
 
-    def guard_start(self) -> None:
+    async def guard_start(self) -> None:
         """Refuse to start when the user came back between the dequeue and now."""
-        self._poll(via="start")
+        await self._poll(via="start")
 
-    def complete(self) -> None:
+    async def run(self, work: PhaseWork) -> Result:
+        """Run `work`: a halt, signalled or polled, cancels it at once, its latest safe
+        point's state is saved, and `JobHalted` is raised."""
+        task = asyncio.current_task()
+        assert task is not None, "a job runs in a task"
+        self._task = task
+        with stop.on_signals(self._on_signal):
+            # A signal that came before the loop's handlers were in place.
+            self._on_signal(stop.requested())
+            watcher = asyncio.create_task(self._watch(), name=f"eros-halt-watch-{self.job_id}")
+            try:
+                return await work.run(self)
+            except asyncio.CancelledError:
+                stopping = self._stopping
+                if stopping is None:
+                    raise
+                task.uncancel()
+                await self._stopped(stopping)
+                raise stopping from None
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    async def complete(self) -> None:
         """The work finished: its checkpoint is spent, and a heartbeat has nothing to halt."""
-        with self._connection.pipeline(transaction=False) as pipe:
-            self._checkpoints.delete(self.phase, self.user_id, pipeline=pipe)
-            forget_job(pipe, self.user_id, self.job_id)
-            pipe.execute()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.delete(self._checkpoint_key)
+            pipe.srem(user_jobs_key(self.user_id), self.job_id)
+            await pipe.execute()
 
-    def _poll(self, via: str = "poll") -> None:
+    def _on_signal(self, reason: stop.StopReason) -> None:
+        if reason is stop.StopReason.NONE:
+            return
+        self._woken.set()
+        if reason is stop.StopReason.HALT:
+            # When the heartbeat arrived is read later, once the work has stopped.
+            self._cancel(
+                JobHalted(received_at_ms=None, detected_at_ms=0, via="signal", requested=True)
+            )
+
+    def _cancel(self, stopping: StopRequested) -> None:
+        if self._stopping is not None or self._task is None:
+            return
+        self._stopping = stopping
+        self._task.cancel()
+
+    async def _stopped(self, stopping: StopRequested) -> None:
+        """The work is cancelled: the in-flight I/O is abandoned, record where it stood."""
+        if isinstance(stopping, JobHalted):
+            stopping.detected_at_ms = wall_ms()
+        if isinstance(stopping, JobSuperseded) or self._latest is None:
+            return
+        await self.save_checkpoint(self._latest)
+
+    async def _watch(self) -> None:
+        """Poll while the work waits between safe points (a safe point's poll counts too)."""
+        while True:
+            await asyncio.sleep(max(WATCH_MIN_SECONDS, self._next_poll - time.monotonic()))
+            if time.monotonic() < self._next_poll:
+                continue
+            try:
+                await self._poll()
+            except (JobHalted, JobSuperseded) as found:
+                self._cancel(found)
+                return
+            except redis.exceptions.RedisError as exc:
+                # The next safe point polls too, and fails the job if Redis stays away.
+                logger.warning("Job %s could not poll for a halt: %s.", self.job_id, exc)
+
+    async def _poll(self, via: str = "poll") -> None:
         self._next_poll = time.monotonic() + self._settings.halt_poll_seconds
-        with self._connection.pipeline(transaction=False) as pipe:
+        async with self._redis.pipeline(transaction=False) as pipe:
             pipe.get(halt_key(self.job_id))
             pipe.zscore(ACTIVITY_KEY, self.user_id.bytes)
             if self._execution is not None:
                 pipe.zscore(*self._execution)
-            results = pipe.execute()
+            results = await pipe.execute()
         flag, score = results[0], results[1]
         if flag is not None:
             stop.request(stop.StopReason.HALT)

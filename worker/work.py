@@ -2,11 +2,14 @@
 
 A phase's work implements `PhaseWork` and is registered for its phase by a module listed in
 `EROS_WORKER_WORK_MODULES`, which the worker imports at start and whose
-`register_work(registry)` it calls. Work receives a `JobContext`; it must call
-`ctx.checkpoint(state)` at its safe points (often: cheap, it writes only when a checkpoint is
-due) so that a halt stops it within milliseconds and a crash undoes at most
-`EROS_CHECKPOINT_CPU_SECONDS` of CPU, and it must write its results idempotently, since a
-job can run again from its last checkpoint.
+`register_work(registry)` it calls. Work is a coroutine run in the job's one event loop,
+from its start to its end: it must never block that loop on I/O (use asyncio clients:
+`ctx.redis`, `eros.core.database.connect`, `eros.core.llm`), since the loop is also where a
+halt arrives. It receives a `JobContext`; it must call `await ctx.checkpoint(state)` at its
+safe points (often: cheap, it writes only when a checkpoint is due), so that a crash undoes
+at most `EROS_CHECKPOINT_CPU_SECONDS` of CPU, and it must write its results idempotently,
+since a job can run again from its last checkpoint. A halt cancels the work at whatever
+`await` it is in (a Claude request, a query) and saves the state of its latest safe point.
 
 A phase with no registered work completes its jobs as no-ops that say so in their result.
 """
@@ -14,12 +17,13 @@ A phase with no registered work completes its jobs as no-ops that say so in thei
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 from uuid import UUID
 
-import redis
+import redis.asyncio as aredis
 
 from eros.core.phases import Phase
 from eros.core.settings import Settings
@@ -88,32 +92,35 @@ class JobContext(Protocol):
     def settings(self) -> Settings: ...
 
     @property
-    def redis(self) -> redis.Redis: ...
+    def redis(self) -> aredis.Redis:
+        """The job's Redis client (`eros.core.redis_client.async_redis`: timeouts, retries)."""
+        ...
 
-    def load_checkpoint(self) -> dict[str, Any] | None:
+    async def load_checkpoint(self) -> dict[str, Any] | None:
         """The state saved by an earlier, unfinished run of this phase for this user."""
         ...
 
-    def checkpoint(self, state: Mapping[str, Any]) -> None:
-        """A safe point: saves `state` (JSON-serializable) when a checkpoint is due, and raises
-        `StopRequested` (after saving) when the job must stop."""
+    async def checkpoint(self, state: Mapping[str, Any]) -> None:
+        """A safe point: remembers `state` (JSON-serializable) as where a stopped job saves
+        itself, saves it when a checkpoint is due, and raises `StopRequested` (after saving)
+        when the job must stop."""
         ...
 
-    def save_checkpoint(self, state: Mapping[str, Any]) -> None:
+    async def save_checkpoint(self, state: Mapping[str, Any]) -> None:
         """Save `state` now."""
         ...
 
-    def check_halt(self) -> None:
+    async def check_halt(self) -> None:
         """Raise `StopRequested` if the job must stop; saves nothing."""
         ...
 
-    def wait(self, seconds: float) -> None:
+    async def wait(self, seconds: float) -> None:
         """Sleep, but raise `StopRequested` as soon as the job must stop."""
         ...
 
 
 class PhaseWork(Protocol):
-    def run(self, ctx: JobContext) -> Mapping[str, Any] | None:
+    async def run(self, ctx: JobContext) -> Mapping[str, Any] | None:
         """Do the phase's work for `ctx.user_id`; the mapping returned is the job's result."""
         ...
 
@@ -129,6 +136,8 @@ class WorkRegistry:
             raise ValueError("active users get no work; register phases 1 to 3")
         if phase in self._work and not replace:
             raise ValueError(f"phase {int(phase)} already has work registered")
+        if not inspect.iscoroutinefunction(work.run):
+            raise TypeError("a phase's work runs in the job's event loop: make run() async")
         self._work[phase] = work
 
     def get(self, phase: Phase) -> PhaseWork | None:

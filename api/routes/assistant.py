@@ -12,8 +12,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Request
 
 from eros.api.deps import ClockDep, CurrentUser, DbDep, RedisDep, SettingsDep
-from eros.api.errors import ERROR_RESPONSES, NotFound
-from eros.api.limits import RateLimited
+from eros.api.errors import ERROR_RESPONSES
+from eros.api.limits import WriteKind, limit
 from eros.api.schemas.assistant import (
     AdviceRequest,
     AdviceResponse,
@@ -26,16 +26,12 @@ from eros.api.schemas.assistant import (
     TranslateRequest,
     TranslateResponse,
 )
-from eros.core.assistant import Assistant, ConversationNotFound, Intent, Source
+from eros.core.assistant import Assistant, Intent, Source
 from eros.core.llm import AsyncClaudeClient
-from eros.core.ratelimit import RateLimit, hit
 
 router = APIRouter(prefix="/assistant", tags=["assistant"], responses=ERROR_RESPONSES)
 
-RATE_LIMIT_SCOPE = "assistant"
-SECONDS_PER_MINUTE = 60.0
 ConversationIdPath = Annotated[UUID, Path(alias="conversationId")]
-NO_SUCH_CONVERSATION = "No such conversation."
 
 
 async def get_assistant(
@@ -45,29 +41,18 @@ async def get_assistant(
     return Assistant(redis=redis, db=db, settings=settings, clock=clock, llm=llm)
 
 
-async def limit_assistant(
-    claims: CurrentUser, redis: RedisDep, settings: SettingsDep, clock: ClockDep
-) -> None:
-    """One request against the caller's assistant limit, shared by every assistant write."""
-    rule = RateLimit(RATE_LIMIT_SCOPE, settings.assistant_requests_per_minute, SECONDS_PER_MINUTE)
-    decision = await hit(redis, rule, claims.user_id, clock.now_ms())
-    if not decision.allowed:
-        raise RateLimited(rule, decision.retry_after_seconds)
-
-
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
-LIMITED = [Depends(limit_assistant)]
+# One limit shared by every assistant request that may reach Claude.
+LIMITED = [Depends(limit(WriteKind.ASSISTANT))]
 
 
 @router.post("/chat", response_model=ChatResponse, dependencies=LIMITED)
 async def chat(body: ChatRequest, claims: CurrentUser, assistant: AssistantDep) -> ChatResponse:
     """Answer a message, in a new conversation or one of the caller's (7 days)."""
-    try:
-        conversation_id, reply = await assistant.chat(
-            claims.user_id, body.message, body.conversation_id
-        )
-    except ConversationNotFound as exc:
-        raise NotFound(NO_SUCH_CONVERSATION) from exc
+    # An unknown conversation raises `ConversationNotFound`: the error table's 404.
+    conversation_id, reply = await assistant.chat(
+        claims.user_id, body.message, body.conversation_id
+    )
     return ChatResponse(
         conversation_id=conversation_id,
         response=reply.text,
@@ -131,10 +116,7 @@ async def get_conversation(
 ) -> ConversationResponse:
     """One of the caller's conversations, oldest message first. Another user's id gets the
     same 404 as an id that never existed."""
-    try:
-        messages = await assistant.conversation(claims.user_id, conversation_id)
-    except ConversationNotFound as exc:
-        raise NotFound(NO_SUCH_CONVERSATION) from exc
+    messages = await assistant.conversation(claims.user_id, conversation_id)
     return ConversationResponse(
         conversation_id=conversation_id,
         messages=[

@@ -15,7 +15,9 @@ from eros.api.schemas.auth import (
 )
 from eros.api.schemas.base import SuccessResponse
 from eros.core import accounts
-from eros.core.accounts import User, utc_from_ms
+from eros.core.accounts import User
+from eros.core.clock import MS_PER_SECOND, Clock, utc_from_ms
+from eros.core.database import AsyncPool
 from eros.core.settings import Settings
 from eros.core.tokens import issue_access_token
 
@@ -39,7 +41,7 @@ def _auth_response(
         user.id,
         user.role,
         secret=settings.jwt_secret.get_secret_value(),
-        now_s=now_ms // 1000,
+        now_s=now_ms // MS_PER_SECOND,
         ttl_seconds=settings.access_token_ttl_seconds,
     )
     return AuthResponse(
@@ -51,16 +53,21 @@ def _auth_response(
     )
 
 
-@router.post("/register", response_model=AuthResponse, status_code=status.HTTP_201_CREATED)
-async def register(
-    body: RegisterRequest, db: DbDep, settings: SettingsDep, clock: ClockDep
-) -> AuthResponse:
-    user = await accounts.register(db, body.email, body.password, body.name)
+async def _new_session(user: User, db: AsyncPool, settings: Settings, clock: Clock) -> AuthResponse:
+    """Tokens for a new login: an access token and the first refresh token of a family."""
     now_ms = clock.now_ms()
     refresh = await accounts.issue_refresh_token(
         db, user.id, utc_from_ms(now_ms), settings.refresh_token_ttl_seconds
     )
     return _auth_response(user, refresh, settings, now_ms)
+
+
+@router.post("/register", response_model=AuthResponse, status_code=status.HTTP_201_CREATED)
+async def register(
+    body: RegisterRequest, db: DbDep, settings: SettingsDep, clock: ClockDep
+) -> AuthResponse:
+    user = await accounts.register(db, body.email, body.password, body.name)
+    return await _new_session(user, db, settings, clock)
 
 
 @router.post("/login", response_model=AuthResponse)
@@ -68,11 +75,7 @@ async def login(
     body: LoginRequest, db: DbDep, settings: SettingsDep, clock: ClockDep
 ) -> AuthResponse:
     user = await accounts.authenticate(db, body.email, body.password)
-    now_ms = clock.now_ms()
-    refresh = await accounts.issue_refresh_token(
-        db, user.id, utc_from_ms(now_ms), settings.refresh_token_ttl_seconds
-    )
-    return _auth_response(user, refresh, settings, now_ms)
+    return await _new_session(user, db, settings, clock)
 
 
 @router.post("/refresh", response_model=AuthResponse)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from eros.api.deps import ClockDep, CurrentUser, DbDep, RedisDep
 from eros.api.errors import ERROR_RESPONSES, NotFound
-from eros.api.guards import refuse_self, require_active_account
-from eros.api.limits import WriteKind, limit
+from eros.api.guards import refuse_self
+from eros.api.limits import WriteKind, guarded_write
 from eros.api.schemas.blocks import (
     BlockedUser,
     BlockList,
@@ -18,7 +18,7 @@ from eros.api.schemas.blocks import (
     BlockResponse,
     UnblockResponse,
 )
-from eros.core.accounts import utc_from_ms
+from eros.core.clock import utc_from_ms
 from eros.core.recommendations import forget_recommendations
 from eros.core.safety import BlockSource, block, list_blocks, unblock, user_exists
 
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/blocks", tags=["safety"], responses=ERROR_RESPONSES)
     "",
     status_code=201,
     response_model=BlockResponse,
-    dependencies=[Depends(require_active_account), Depends(limit(WriteKind.BLOCKS))],
+    dependencies=[Depends(guarded_write(WriteKind.BLOCKS))],
     responses={200: {"model": BlockResponse, "description": "Already blocked."}},
 )
 async def create_block(
@@ -73,7 +73,7 @@ async def get_blocks(claims: CurrentUser, db: DbDep) -> BlockList:
 @router.delete(
     "/{userId}",
     response_model=UnblockResponse,
-    dependencies=[Depends(require_active_account), Depends(limit(WriteKind.BLOCKS))],
+    dependencies=[Depends(guarded_write(WriteKind.BLOCKS))],
 )
 async def delete_block(
     user_id: Annotated[UUID, Path(alias="userId")], claims: CurrentUser, db: DbDep

@@ -8,7 +8,6 @@ daily match by (user, candidate, time of the action after delivery).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,10 +16,10 @@ from fastapi.responses import JSONResponse
 from psycopg import AsyncConnection
 
 from eros.api.deps import ClockDep, CurrentUser, DbDep, RedisDep, SettingsDep
-from eros.api.errors import ERROR_RESPONSES, ApiError, NotFound
-from eros.api.guards import refuse_self, require_active_account
-from eros.api.idempotency import IdempotencyKey, run_write
-from eros.api.limits import WriteKind, enforce, limit
+from eros.api.errors import ERROR_RESPONSES, NotFound
+from eros.api.guards import refuse_self
+from eros.api.idempotency import IdempotentWrite, idempotent_write
+from eros.api.limits import WriteKind, enforce
 from eros.api.schemas.base import ApiModel
 from eros.api.schemas.matches import (
     MatchAction,
@@ -31,11 +30,10 @@ from eros.api.schemas.matches import (
     RecommendationsResponse,
 )
 from eros.api.schemas.profiles import PublicProfile
-from eros.core.accounts import utc_from_ms
+from eros.core.clock import utc_from_ms
 from eros.core.interactions import EventKind, InteractionEvent, latest_decision, record_event
 from eros.core.recommendations import (
     MAX_RECOMMENDATIONS,
-    NoProfile,
     forget_recommendations,
     recommendations_for,
 )
@@ -69,15 +67,10 @@ async def get_recommendations(
     Redis (activity data) is unreachable.
     """
     now_ms = clock.now_ms()
-    try:
-        result = await recommendations_for(
-            db, redis, claims.user_id, now_ms, limit, settings.recommendations_cache_ttl_seconds
-        )
-    except NoProfile as exc:
-        raise ApiError(
-            404, "profile_not_found", "Create your profile to get recommendations."
-        ) from exc
-    today = datetime.fromtimestamp(now_ms / 1000, UTC).date()
+    result = await recommendations_for(
+        db, redis, claims.user_id, now_ms, limit, settings.recommendations_cache_ttl_seconds
+    )
+    today = utc_from_ms(now_ms).date()
     items = [
         Recommendation(
             match_id=match.user_id,
@@ -98,20 +91,17 @@ async def get_recommendations(
     )
 
 
-@router.post(
-    "/{matchId}/action",
-    response_model=MatchActionResponse,
-    dependencies=[Depends(require_active_account), Depends(limit(WriteKind.ACTIONS))],
-)
+@router.post("/{matchId}/action", response_model=MatchActionResponse)
 async def act_on_match(
     match_id: Annotated[UUID, Path(alias="matchId", description="The candidate's user id.")],
     body: MatchActionRequest,
     claims: CurrentUser,
-    db: DbDep,
     redis: RedisDep,
     settings: SettingsDep,
     clock: ClockDep,
-    idempotency_key: IdempotencyKey = None,
+    writer: Annotated[
+        IdempotentWrite, Depends(idempotent_write(WriteKind.ACTIONS, "match_action"))
+    ],
 ) -> JSONResponse:
     """Like, skip, view or report a candidate. 404 when the candidate does not exist or
     either side blocked the other (a report still works then)."""
@@ -119,8 +109,7 @@ async def act_on_match(
     refuse_self(match_id, me)
     if body.action is MatchAction.REPORT:
         await enforce(WriteKind.REPORTS, claims, redis, settings, clock)
-    now_ms = clock.now_ms()
-    now = utc_from_ms(now_ms)
+    now = utc_from_ms(writer.now_ms)
 
     async def write(conn: AsyncConnection[Any]) -> tuple[int, ApiModel]:
         status = (await target_statuses(conn, me, [match_id]))[match_id]
@@ -142,16 +131,7 @@ async def act_on_match(
             match_id=match_id, action=body.action, mutual=mutual, message=_MESSAGES[body.action]
         )
 
-    response = await run_write(
-        db,
-        user_id=me,
-        scope="match_action",
-        key=idempotency_key,
-        request={"matchId": str(match_id), **body.model_dump(mode="json")},
-        now_ms=now_ms,
-        ttl_seconds=settings.idempotency_key_ttl_seconds,
-        write=write,
-    )
+    response = await writer.run({"matchId": str(match_id), **body.model_dump(mode="json")}, write)
     if body.action is MatchAction.REPORT:
         await forget_recommendations(redis, me, match_id)
     return response

@@ -11,12 +11,12 @@ from eros.api.deps import AdminUser, ClockDep, DbDep
 from eros.api.errors import ERROR_RESPONSES
 from eros.api.schemas.daily import DayQualityItem, QualityResponse
 from eros.core.analysis.feedback import precision_at_10
+from eros.core.clock import MS_PER_SECOND
 
 router = APIRouter(prefix="/eros", tags=["eros"], responses=ERROR_RESPONSES)
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 90
-MS_PER_SECOND = 1000
 
 
 @router.get("/quality", response_model=QualityResponse)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field, StrictBool
 
-from eros.api.schemas.base import ApiModel
+from eros.api.schemas.base import ApiModel, SuccessResponse
 
 
 class HeartbeatRequest(ApiModel):
@@ -11,8 +11,7 @@ class HeartbeatRequest(ApiModel):
     screen_on: StrictBool = Field(description="The device screen is on.")
 
 
-class HeartbeatResponse(ApiModel):
-    success: bool = True
+class HeartbeatResponse(SuccessResponse):
     idle_time: int = Field(description="Milliseconds since the user's previous activity.")
     processing_phase: int = Field(
         ge=0, le=3, description="The phase the user was in just before this heartbeat."

@@ -12,5 +12,7 @@ class ApiModel(BaseModel):
     )
 
 
+# The base of every response body that reports a success, so `success` comes first. A
+# comment, not a docstring: a docstring would become the schema's OpenAPI description.
 class SuccessResponse(ApiModel):
     success: bool = True

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field
 
-from eros.api.schemas.base import ApiModel
+from eros.api.schemas.base import ApiModel, SuccessResponse
 from eros.api.schemas.text import single_line
 from eros.core.safety import MAX_BLOCK_REASON_CHARS, BlockSource
 
@@ -20,8 +20,7 @@ class BlockRequest(ApiModel):
     reason: BlockReason | None = Field(None, description="Private; kept for moderation.")
 
 
-class BlockResponse(ApiModel):
-    success: bool = True
+class BlockResponse(SuccessResponse):
     user_id: UUID
     blocked: bool = Field(description="Whether the caller now blocks this user.")
     created: bool = Field(description="False when the caller had already blocked this user.")
@@ -33,13 +32,11 @@ class BlockedUser(ApiModel):
     created_at: datetime
 
 
-class BlockList(ApiModel):
-    success: bool = True
+class BlockList(SuccessResponse):
     blocks: list[BlockedUser]
     count: int
 
 
-class UnblockResponse(ApiModel):
-    success: bool = True
+class UnblockResponse(SuccessResponse):
     user_id: UUID
     removed: bool = Field(description="False when the caller was not blocking this user.")

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from eros.api.schemas.base import ApiModel
+from eros.api.schemas.base import ApiModel, SuccessResponse
 from eros.api.schemas.matches import MatchReason
 from eros.api.schemas.profiles import PublicProfile
 
@@ -21,8 +21,7 @@ class DailyMatchItem(ApiModel):
     profile: PublicProfile
 
 
-class DailyMatchesResponse(ApiModel):
-    success: bool = True
+class DailyMatchesResponse(SuccessResponse):
     date: date
     source: Literal["cache", "database", "computed"]
     generated_at: datetime
@@ -39,8 +38,7 @@ class DayQualityItem(ApiModel):
     precision_at_10: float | None = Field(description="liked / delivered; null: none delivered")
 
 
-class QualityResponse(ApiModel):
-    success: bool = True
+class QualityResponse(SuccessResponse):
     days: int
     delivered: int
     liked: int

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from eros.api.schemas.base import ApiModel
+from eros.api.schemas.base import ApiModel, SuccessResponse
 from eros.core.interactions import RejectReason
 
 MAX_EVENTS_PER_BATCH = 100
@@ -38,7 +38,6 @@ class RejectedEventOut(ApiModel):
     code: RejectReason
 
 
-class InteractionBatchResponse(ApiModel):
-    success: bool = True
+class InteractionBatchResponse(SuccessResponse):
     accepted: int
     rejected: list[RejectedEventOut]

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from eros.api.schemas.base import ApiModel
+from eros.api.schemas.base import ApiModel, SuccessResponse
 from eros.api.schemas.profiles import PublicProfile
 from eros.api.schemas.reports import ReportDetails
 from eros.core.safety import ReportReason, Severity
@@ -34,8 +34,7 @@ class MatchActionRequest(ApiModel):
         return self
 
 
-class MatchActionResponse(ApiModel):
-    success: bool = True
+class MatchActionResponse(SuccessResponse):
     match_id: UUID
     action: MatchAction
     mutual: bool = Field(description="A like answered by an earlier like of the other user.")
@@ -55,8 +54,7 @@ class Recommendation(ApiModel):
     profile: PublicProfile
 
 
-class RecommendationsResponse(ApiModel):
-    success: bool = True
+class RecommendationsResponse(SuccessResponse):
     recommendations: list[Recommendation]
     count: int
     source: Literal["cache", "computed"]

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, HttpUrl, StrictInt, StringConstraints, model_validator
 
-from eros.api.schemas.base import ApiModel
+from eros.api.schemas.base import ApiModel, SuccessResponse
 from eros.api.schemas.text import multiline, single_line
 from eros.core.matching.profile import (
     MINUTES_PER_DAY,
@@ -257,8 +257,7 @@ class OwnProfile(ProfileFields):
         )
 
 
-class ProfileResponse(ApiModel):
-    success: bool = True
+class ProfileResponse(SuccessResponse):
     profile: OwnProfile
 
 
@@ -290,6 +289,5 @@ class PublicProfile(ApiModel):
         )
 
 
-class PublicProfileResponse(ApiModel):
-    success: bool = True
+class PublicProfileResponse(SuccessResponse):
     profile: PublicProfile

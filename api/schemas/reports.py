@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field
 
-from eros.api.schemas.base import ApiModel
+from eros.api.schemas.base import ApiModel, SuccessResponse
 from eros.api.schemas.text import multiline
 from eros.core.safety import MAX_REPORT_DETAILS_CHARS, ReportReason, Severity
 
@@ -22,8 +22,7 @@ class ReportRequest(ApiModel):
     details: ReportDetails | None = None
 
 
-class ReportResponse(ApiModel):
-    success: bool = True
+class ReportResponse(SuccessResponse):
     report_id: UUID
     status: str = Field("open", description="Reports start open and go to moderation.")
     created_at: datetime

@@ -2,7 +2,8 @@
 
 The cache entry (`eros:matches:daily:<uuid>`) is written by phase 3 without profiles;
 the first read delivers it (marks the set delivered, records its people as shown) and
-rewrites it complete, with the candidates' public profiles, so that every later read is
+rewrites it complete, with the candidates' profiles (domain data: the API renders them
+on every read, so an age stays right across a birthday), so that every later read is
 one GET plus one PostgreSQL query that drops anyone blocked either way or disabled
 since. The entry expires 24 h after the set was generated. With Redis down, reads come
 from PostgreSQL; only the on-demand computation needs Redis (the matcher reads recent
@@ -12,17 +13,15 @@ activity there), so a user with no set at all gets a 503 until it is back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 import redis.asyncio as aredis
 import redis.exceptions
 from pydantic import BaseModel
 
-from eros.core.accounts import utc_from_ms
 from eros.core.analysis.daily import DailyMatch, DailySet
 from eros.core.analysis.generate import generate_daily
 from eros.core.analysis.store import (
@@ -33,7 +32,9 @@ from eros.core.analysis.store import (
     save_daily_set,
 )
 from eros.core.cache import cache_get_model, cache_set_model
+from eros.core.clock import MS_PER_SECOND, utc_from_ms
 from eros.core.database import AsyncPool
+from eros.core.errors import ProfileNotFound
 from eros.core.keys import daily_matches_cache_key
 from eros.core.profiles import Profile, get_profiles
 
@@ -42,25 +43,25 @@ logger = logging.getLogger(__name__)
 __all__ = ["DailyAnswer", "NoDailyProfile", "cache_daily", "daily_for_date", "daily_matches"]
 
 Source = Literal["cache", "database", "computed"]
-RenderProfile = Callable[[Profile, date], dict[str, Any]]
-MS_PER_SECOND = 1000
 _UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
-class NoDailyProfile(Exception):
+class NoDailyProfile(ProfileNotFound):
     """The user has no profile, so there is nothing to match on."""
+
+    message = "Create your profile to get daily matches."
 
 
 class CachedDaily(BaseModel):
     daily: DailySet
-    # Set by the first delivery: profiles of the candidates, as the API renders them.
-    profiles: dict[UUID, dict[str, Any]] | None = None
+    # Set by the first delivery: the candidates' profiles.
+    profiles: dict[UUID, Profile] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DailyAnswer:
     daily: DailySet
-    items: list[tuple[DailyMatch, dict[str, Any]]]
+    items: list[tuple[DailyMatch, Profile]]
     source: Source
 
 
@@ -77,8 +78,8 @@ async def cache_daily(client: aredis.Redis, daily: DailySet, now_ms: int, ttl_se
 
 
 def _visible(
-    daily: DailySet, profiles: dict[UUID, dict[str, Any]], hidden: set[UUID]
-) -> list[tuple[DailyMatch, dict[str, Any]]]:
+    daily: DailySet, profiles: dict[UUID, Profile], hidden: set[UUID]
+) -> list[tuple[DailyMatch, Profile]]:
     return [
         (m, profiles[m.candidate_id])
         for m in daily.matches
@@ -92,7 +93,6 @@ async def daily_matches(
     user_id: UUID,
     now_ms: int,
     ttl_seconds: int,
-    render: RenderProfile,
 ) -> DailyAnswer:
     """Today's matches. Raises `NoDailyProfile` when there is none and no profile to
     compute them from, and Redis' connection errors when computing needs Redis."""
@@ -129,9 +129,7 @@ async def daily_matches(
         await mark_delivered(conn, daily, now)
         ids = [m.candidate_id for m in daily.matches]
         hidden = await hidden_candidates(conn, user_id, ids)
-        found = await get_profiles(conn, ids)
-    today = now.date()
-    profiles = {uid: render(p, today) for uid, p in found.items()}
+        profiles = await get_profiles(conn, ids)
     ttl = _remaining_ttl(daily, now_ms, ttl_seconds)
     await cache_set_model(
         client, daily_matches_cache_key(user_id), CachedDaily(daily=daily, profiles=profiles), ttl
@@ -139,9 +137,7 @@ async def daily_matches(
     return DailyAnswer(daily, _visible(daily, profiles, hidden), source)
 
 
-async def daily_for_date(
-    db: AsyncPool, user_id: UUID, match_date: date, now_ms: int, render: RenderProfile
-) -> DailyAnswer | None:
+async def daily_for_date(db: AsyncPool, user_id: UUID, match_date: date) -> DailyAnswer | None:
     """The user's set of `match_date` from PostgreSQL, or None."""
     async with db.connection() as conn:
         stored = await load_daily_set(conn, user_id, match_date=match_date)
@@ -149,7 +145,5 @@ async def daily_for_date(
             return None
         ids = [m.candidate_id for m in stored.daily.matches]
         hidden = await hidden_candidates(conn, user_id, ids)
-        found = await get_profiles(conn, ids)
-    today = utc_from_ms(now_ms).date()
-    profiles = {uid: render(p, today) for uid, p in found.items()}
+        profiles = await get_profiles(conn, ids)
     return DailyAnswer(stored.daily, _visible(stored.daily, profiles, hidden), "database")

@@ -14,7 +14,6 @@ from uuid import UUID
 import redis.asyncio as aredis
 from psycopg import AsyncConnection
 
-from eros.core.accounts import utc_from_ms
 from eros.core.analysis.daily import (
     DAILY_POOL,
     DailySet,
@@ -23,6 +22,7 @@ from eros.core.analysis.daily import (
     pick_daily,
 )
 from eros.core.analysis.preferences import UltimatePreferences
+from eros.core.clock import utc_from_ms
 from eros.core.matching import FilterRules
 from eros.core.recommendation_inputs import load_inputs, rank
 

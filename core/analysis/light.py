@@ -9,11 +9,12 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
+from eros.core.clock import MS_PER_SECOND
+
 __all__ = ["FAVOURITES_LIMIT", "SUMMARY_WINDOW", "Favourites", "load_favourites"]
 
 FAVOURITES_LIMIT = 20
 SUMMARY_WINDOW = timedelta(days=30)
-MS_PER_SECOND = 1000
 
 
 class Favourite(BaseModel):

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from eros.core.analysis.patterns import Pattern, PatternKind, features_of
-from eros.core.llm import ClaudeClient, LlmError, Turn
+from eros.core.llm import AsyncClaudeClient, LlmError, Turn
 from eros.core.profiles import Profile
 
 logger = logging.getLogger(__name__)
@@ -126,13 +126,13 @@ def _prompt(profile: Profile | None, patterns: Sequence[Pattern]) -> str:
     return "Analyse this user's data:\n" + json.dumps(payload, sort_keys=True)
 
 
-def claude_preferences(
-    client: ClaudeClient, profile: Profile | None, patterns: Sequence[Pattern]
+async def claude_preferences(
+    client: AsyncClaudeClient, profile: Profile | None, patterns: Sequence[Pattern]
 ) -> UltimatePreferences | None:
     """Claude's synthesis, or None when the call failed (the caller uses the rules)."""
     known = {p.feature for p in patterns} | (set(features_of(profile)) if profile else set())
     try:
-        reply = client.complete_json(
+        reply = await client.complete_json(
             SYSTEM_PROMPT, [Turn("user", _prompt(profile, patterns))], UltimatePreferences
         )
     except LlmError as exc:

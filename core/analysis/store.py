@@ -16,16 +16,16 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from eros.core.accounts import utc_from_ms
 from eros.core.analysis.daily import DailyMatch, DailyReason, DailySet
 from eros.core.analysis.patterns import Pattern, PatternKind, features_of
 from eros.core.analysis.preferences import PreferenceSource, UltimatePreferences
+from eros.core.clock import MS_PER_SECOND, utc_from_ms
 from eros.core.profiles import get_profiles
+from eros.core.visibility import visible_sql
 
 logger = logging.getLogger(__name__)
 
 Conn = AsyncConnection[Any]
-MS_PER_SECOND = 1000
 DELIVERY_WINDOW = timedelta(hours=24)
 """A set generated this recently is "today's" matches, whatever its UTC date."""
 
@@ -271,14 +271,12 @@ async def mark_delivered(conn: Conn, daily: DailySet, now: datetime) -> None:
 
 
 async def hidden_candidates(conn: Conn, viewer: UUID, candidates: list[UUID]) -> set[UUID]:
-    """Those of `candidates` who must not be shown now: blocked either way, or disabled."""
+    """Those of `candidates` the visibility rule hides from `viewer` now (blocked either
+    way, disabled, unknown)."""
     if not candidates:
         return set()
     cur = await conn.execute(
-        "SELECT c AS id FROM unnest(%(ids)s::uuid[]) AS c WHERE NOT EXISTS "
-        "(SELECT 1 FROM users u WHERE u.id = c AND u.is_active) OR EXISTS "
-        "(SELECT 1 FROM blocks b WHERE (b.blocker_id = %(v)s AND b.blocked_id = c) "
-        " OR (b.blocker_id = c AND b.blocked_id = %(v)s))",
+        f"SELECT c AS id FROM unnest(%(ids)s::uuid[]) AS c WHERE NOT {visible_sql('%(v)s', 'c')}",
         {"ids": candidates, "v": viewer},
     )
     return {row["id"] for row in await cur.fetchall()}

@@ -10,10 +10,9 @@ from eros.core.llm.budget import (
     claim_analysis_call,
     claim_assistant_call,
     claim_daily_call,
-    claim_daily_call_async,
     utc_day,
 )
-from eros.core.llm.client import AsyncClaudeClient, ClaudeClient, Completion, Turn
+from eros.core.llm.client import AsyncClaudeClient, Completion, Turn
 from eros.core.llm.config import (
     ANALYSIS_PURPOSE,
     ASSISTANT_PURPOSE,
@@ -29,7 +28,6 @@ __all__ = [
     "ANALYSIS_PURPOSE",
     "ASSISTANT_PURPOSE",
     "AsyncClaudeClient",
-    "ClaudeClient",
     "Completion",
     "LlmConfig",
     "LlmError",
@@ -43,17 +41,16 @@ __all__ = [
     "claim_analysis_call",
     "claim_assistant_call",
     "claim_daily_call",
-    "claim_daily_call_async",
     "output_schema",
     "parse_json_output",
     "utc_day",
 ]
 
 
-def analysis_client(settings: Settings) -> ClaudeClient | None:
-    """The phase jobs' synchronous client; None without an API key. One per worker process."""
+def analysis_client(settings: Settings) -> AsyncClaudeClient | None:
+    """The phase jobs' client; None without an API key. One per job, in the job's loop."""
     config = analysis_config(settings)
-    return ClaudeClient(config) if config else None
+    return AsyncClaudeClient(config) if config else None
 
 
 def assistant_client(settings: Settings) -> AsyncClaudeClient | None:

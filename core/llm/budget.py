@@ -13,10 +13,10 @@ import logging
 from datetime import UTC, datetime
 from uuid import UUID
 
-import redis
 import redis.asyncio as aredis
 import redis.exceptions
 
+from eros.core.clock import MS_PER_SECOND
 from eros.core.keys import llm_budget_key
 from eros.core.llm.config import ANALYSIS_PURPOSE, ASSISTANT_PURPOSE
 from eros.core.settings import Settings
@@ -27,11 +27,9 @@ __all__ = [
     "claim_analysis_call",
     "claim_assistant_call",
     "claim_daily_call",
-    "claim_daily_call_async",
     "utc_day",
 ]
 
-MS_PER_SECOND = 1000
 # The key names its day, so it only has to outlive that day; two days also cover
 # processes whose clocks disagree about when the day ends.
 BUDGET_KEY_TTL_SECONDS = 2 * 24 * 3600
@@ -56,24 +54,10 @@ def _refused(purpose: str, user_id: UUID) -> bool:
     return False
 
 
-def claim_daily_call(
-    client: redis.Redis, purpose: str, user_id: UUID, now_ms: int, limit: int
-) -> bool:
-    """Take one of the user's `limit` calls of `purpose` for the UTC day of `now_ms`."""
-    if limit <= 0:
-        return False
-    key = llm_budget_key(purpose, user_id, utc_day(now_ms))
-    try:
-        claimed = client.eval(_CLAIM_SCRIPT, 1, key, limit, BUDGET_KEY_TTL_SECONDS)
-    except _UNAVAILABLE:
-        return _refused(purpose, user_id)
-    return bool(claimed)
-
-
-async def claim_daily_call_async(
+async def claim_daily_call(
     client: aredis.Redis, purpose: str, user_id: UUID, now_ms: int, limit: int
 ) -> bool:
-    """`claim_daily_call` for asyncio callers."""
+    """Take one of the user's `limit` calls of `purpose` for the UTC day of `now_ms`."""
     if limit <= 0:
         return False
     key = llm_budget_key(purpose, user_id, utc_day(now_ms))
@@ -84,12 +68,12 @@ async def claim_daily_call_async(
     return bool(claimed)
 
 
-def claim_analysis_call(
-    client: redis.Redis, settings: Settings, user_id: UUID, now_ms: int
+async def claim_analysis_call(
+    client: aredis.Redis, settings: Settings, user_id: UUID, now_ms: int
 ) -> bool:
     """Phase 3's "ultimate preferences" call: at most `anthropic_analysis_calls_per_day`
     (default one) per user per UTC day. False: use the rule-based synthesis."""
-    return claim_daily_call(
+    return await claim_daily_call(
         client, ANALYSIS_PURPOSE, user_id, now_ms, settings.anthropic_analysis_calls_per_day
     )
 
@@ -98,6 +82,6 @@ async def claim_assistant_call(
     client: aredis.Redis, settings: Settings, user_id: UUID, now_ms: int
 ) -> bool:
     """One assistant answer from Claude; False: answer with the rule-based responder."""
-    return await claim_daily_call_async(
+    return await claim_daily_call(
         client, ASSISTANT_PURPOSE, user_id, now_ms, settings.assistant_claude_calls_per_day
     )

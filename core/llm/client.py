@@ -2,9 +2,10 @@
 error type for everything that can go wrong, so that every caller has a single place
 to fall back to its rule-based answer.
 
-`ClaudeClient` is for synchronous callers (the phase jobs in RQ workers),
-`AsyncClaudeClient` for the API. Create one per process and reuse it: each holds a
-connection pool. Neither logs prompts or replies, which carry the user's profile.
+`AsyncClaudeClient` serves both callers, each in its own event loop: the API (one client
+per process, reused: it holds a connection pool) and the phase jobs (one per job, whose
+loop lives as long as the job, so that a halt cancels a request in flight at once). It
+never logs prompts or replies, which carry the user's profile.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from eros.core.llm.structured import json_instructions, output_schema, parse_jso
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AsyncClaudeClient", "ClaudeClient", "Completion", "Turn"]
+__all__ = ["AsyncClaudeClient", "Completion", "Turn"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -153,62 +154,8 @@ def _done(config: LlmConfig, completion: Completion) -> Completion:
 _SDK_FAILURES = (anthropic.AnthropicError, ValueError)
 
 
-class ClaudeClient:
-    """Synchronous Claude calls, for the phase jobs."""
-
-    def __init__(self, config: LlmConfig) -> None:
-        self.config = config
-        self._sdk = anthropic.Anthropic(
-            api_key=config.api_key.get_secret_value(),
-            base_url=config.base_url,
-            timeout=config.timeout_seconds,
-            max_retries=config.max_retries,
-        )
-
-    def complete(
-        self, system: str, turns: Sequence[Turn], *, max_tokens: int | None = None
-    ) -> Completion:
-        """Plain text. Raises `LlmError` (`LlmUnavailable` or `LlmOutputError`)."""
-        return self._call(_build(self.config, system, turns, max_tokens, None))
-
-    def complete_json(
-        self, system: str, turns: Sequence[Turn], output: type[M], *, max_tokens: int | None = None
-    ) -> M:
-        """A validated instance of `output`. Raises `LlmError`, `LlmOutputError` when the
-        reply is malformed, truncated or does not match the schema."""
-        completion = self._call(_build(self.config, system, turns, max_tokens, output))
-        try:
-            return parse_json_output(completion.text, output)
-        except LlmOutputError as exc:
-            raise _failed(self.config, exc) from exc
-
-    def _call(self, request: _Request) -> Completion:
-        try:
-            message: Any = self._sdk.messages.create(
-                model=self.config.model,
-                system=request.system,
-                messages=request.messages,
-                max_tokens=request.max_tokens,
-                output_config=request.output_config,
-            )
-            return _done(self.config, _read(message))
-        except LlmError as exc:
-            raise _failed(self.config, exc) from exc
-        except _SDK_FAILURES as exc:
-            raise _failed(self.config, _translate(exc, self.config)) from exc
-
-    def close(self) -> None:
-        self._sdk.close()
-
-    def __enter__(self) -> ClaudeClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-
 class AsyncClaudeClient:
-    """Asynchronous Claude calls, for the API (the assistant)."""
+    """Asynchronous Claude calls: the assistant's, and the deep analysis' (phase 3)."""
 
     def __init__(self, config: LlmConfig) -> None:
         self.config = config
@@ -228,7 +175,8 @@ class AsyncClaudeClient:
     async def complete_json(
         self, system: str, turns: Sequence[Turn], output: type[M], *, max_tokens: int | None = None
     ) -> M:
-        """A validated instance of `output`; see `ClaudeClient.complete_json`."""
+        """A validated instance of `output`. Raises `LlmError`, `LlmOutputError` when the
+        reply is malformed, truncated or does not match the schema."""
         completion = await self._call(_build(self.config, system, turns, max_tokens, output))
         try:
             return parse_json_output(completion.text, output)
@@ -252,3 +200,9 @@ class AsyncClaudeClient:
 
     async def aclose(self) -> None:
         await self._sdk.close()
+
+    async def __aenter__(self) -> AsyncClaudeClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()

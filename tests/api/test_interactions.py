@@ -6,8 +6,7 @@ from typing import Any
 import psycopg
 from fastapi.testclient import TestClient
 
-from eros.core.accounts import utc_from_ms
-from eros.core.clock import ManualClock
+from eros.core.clock import ManualClock, utc_from_ms
 from eros.core.settings import DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS, Settings
 from tests.api.profile_support import (
     assert_error,

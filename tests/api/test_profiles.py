@@ -7,8 +7,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from eros.core.accounts import utc_from_ms
-from eros.core.clock import ManualClock
+from eros.core.clock import ManualClock, utc_from_ms
 from eros.core.keys import profile_cache_key, public_profile_cache_key
 from eros.core.settings import Settings
 from tests.api.profile_support import (

@@ -9,8 +9,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from eros.core.accounts import utc_from_ms
-from eros.core.clock import ManualClock
+from eros.core.clock import ManualClock, utc_from_ms
 from eros.core.settings import Settings
 from tests.api.profile_support import (
     assert_error,

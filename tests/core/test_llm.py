@@ -4,15 +4,15 @@ malformed and schema-invalid output. Nothing here reaches the network."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from eros.core.llm import (
     AsyncClaudeClient,
-    ClaudeClient,
+    Completion,
     LlmConfig,
     LlmOutputError,
     LlmUnavailable,
@@ -35,6 +35,30 @@ class Preferences(BaseModel):
     summary: str = Field(min_length=1)
     weights: dict[str, float]
     confidence: float = Field(ge=0, le=1)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ClaudeClient:
+    """The client, driven from a synchronous test on an event loop of its own."""
+
+    def __init__(self, config: LlmConfig) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._llm = AsyncClaudeClient(config)
+
+    def complete(self, system: str, turns: Sequence[Turn], **options: Any) -> Completion:
+        return self._loop.run_until_complete(self._llm.complete(system, turns, **options))
+
+    def complete_json(self, system: str, turns: Sequence[Turn], output: type[M]) -> M:
+        return self._loop.run_until_complete(self._llm.complete_json(system, turns, output))
+
+    def __enter__(self) -> ClaudeClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._loop.run_until_complete(self._llm.aclose())
+        self._loop.close()
 
 
 GOOD = {"summary": "Likes hikers.", "weights": {"hiking": 0.8}, "confidence": 0.7}
@@ -218,7 +242,7 @@ def test_a_request_must_end_with_the_user(fake: FakeAnthropic) -> None:
     assert fake.requests == []
 
 
-def test_the_async_client_validates_and_times_out_like_the_sync_one(fake: FakeAnthropic) -> None:
+def test_one_client_serves_successive_calls_in_one_event_loop(fake: FakeAnthropic) -> None:
     fake.script(Reply.json(GOOD), Reply.hanging(), Reply.json({"summary": ""}))
 
     async def run() -> None:
@@ -259,7 +283,7 @@ def test_clients_take_their_limits_from_settings(settings: Settings) -> None:
     assert (analysis.config.timeout_seconds, analysis.config.max_tokens) == (12.0, 800)
     assert (assistant.config.timeout_seconds, assistant.config.max_tokens) == (4.0, 200)
     assert "sk-test-secret" not in repr(analysis.config)
-    analysis.close()
+    asyncio.run(analysis.aclose())
     asyncio.run(assistant.aclose())
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from uuid import uuid4
+from collections.abc import Awaitable, Callable
+from uuid import UUID, uuid4
 
 import redis
 import redis.asyncio as aredis
@@ -14,7 +14,6 @@ from eros.core.llm import (
     claim_analysis_call,
     claim_assistant_call,
     claim_daily_call,
-    claim_daily_call_async,
     utc_day,
 )
 from eros.core.llm.budget import BUDGET_KEY_TTL_SECONDS
@@ -26,58 +25,73 @@ NOW_MS = 1_700_000_000_000
 MS_PER_HOUR = 3_600_000
 
 
+def _with(url: str, use: Callable[[aredis.Redis], Awaitable[bool]]) -> bool:
+    async def run() -> bool:
+        async with aredis.Redis.from_url(url) as client:
+            return await use(client)
+
+    return asyncio.run(run())
+
+
+def _claim(url: str, purpose: str, user: UUID, now_ms: int, limit: int) -> bool:
+    return _with(url, lambda client: claim_daily_call(client, purpose, user, now_ms, limit))
+
+
 def test_the_analysis_call_is_allowed_once_per_user_per_utc_day(
-    redis_client: redis.Redis, settings: Settings
+    redis_url: str, settings: Settings
 ) -> None:
     user, other = uuid4(), uuid4()
-    assert claim_analysis_call(redis_client, settings, user, NOW_MS)
-    assert not claim_analysis_call(redis_client, settings, user, NOW_MS + 1000)
-    assert claim_analysis_call(redis_client, settings, other, NOW_MS)
+
+    def analysis(who: UUID, at_ms: int) -> bool:
+        return _with(redis_url, lambda client: claim_analysis_call(client, settings, who, at_ms))
+
+    assert analysis(user, NOW_MS)
+    assert not analysis(user, NOW_MS + 1000)
+    assert analysis(other, NOW_MS)
     # Two hours later it is the next UTC day.
     assert utc_day(NOW_MS + 2 * MS_PER_HOUR) != utc_day(NOW_MS)
-    assert claim_analysis_call(redis_client, settings, user, NOW_MS + 2 * MS_PER_HOUR)
+    assert analysis(user, NOW_MS + 2 * MS_PER_HOUR)
 
 
-def test_a_budget_key_expires_after_its_day(redis_client: redis.Redis) -> None:
+def test_a_budget_key_expires_after_its_day(redis_client: redis.Redis, redis_url: str) -> None:
     user = uuid4()
-    assert claim_daily_call(redis_client, "analysis", user, NOW_MS, 3)
+    assert _claim(redis_url, "analysis", user, NOW_MS, 3)
     key = llm_budget_key("analysis", user, utc_day(NOW_MS))
     assert 0 < redis_client.ttl(key) <= BUDGET_KEY_TTL_SECONDS
     assert int(redis_client.get(key) or 0) == 1
 
 
-def test_purposes_have_separate_budgets(redis_client: redis.Redis) -> None:
+def test_purposes_have_separate_budgets(redis_url: str) -> None:
     user = uuid4()
-    assert claim_daily_call(redis_client, "analysis", user, NOW_MS, 1)
-    assert claim_daily_call(redis_client, "assistant", user, NOW_MS, 1)
+    assert _claim(redis_url, "analysis", user, NOW_MS, 1)
+    assert _claim(redis_url, "assistant", user, NOW_MS, 1)
 
 
-def test_a_zero_limit_never_allows_a_call(redis_client: redis.Redis) -> None:
-    assert not claim_daily_call(redis_client, "analysis", uuid4(), NOW_MS, 0)
+def test_a_zero_limit_never_allows_a_call(redis_url: str) -> None:
+    assert not _claim(redis_url, "analysis", uuid4(), NOW_MS, 0)
 
 
-def test_concurrent_claims_never_exceed_the_limit(
-    redis_client: redis.Redis, redis_url: str
-) -> None:
+def test_concurrent_claims_never_exceed_the_limit(redis_url: str) -> None:
     user = uuid4()
-    pool = redis.ConnectionPool.from_url(redis_url)
 
-    def claim(_: int) -> bool:
-        return claim_daily_call(redis.Redis(connection_pool=pool), "analysis", user, NOW_MS, 3)
+    async def run() -> list[bool]:
+        async with aredis.Redis.from_url(redis_url) as client:
+            claims = (claim_daily_call(client, "analysis", user, NOW_MS, 3) for _ in range(40))
+            return list(await asyncio.gather(*claims))
 
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        results = list(executor.map(claim, range(40)))
-    pool.disconnect()
-    assert sum(results) == 3
+    assert sum(asyncio.run(run())) == 3
 
 
 def test_no_call_is_claimed_while_redis_is_unreachable() -> None:
-    unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.5)
-    assert not claim_daily_call(unreachable, "analysis", uuid4(), NOW_MS, 1)
+    async def run() -> bool:
+        async with aredis.Redis(port=free_port(), socket_connect_timeout=0.5) as unreachable:
+            return await claim_daily_call(unreachable, "analysis", uuid4(), NOW_MS, 1)
+
+    assert not asyncio.run(run())
 
 
-def test_the_async_claim_counts_in_the_same_budget(
-    redis_client: redis.Redis, redis_url: str, settings: Settings
+def test_the_assistant_and_a_direct_claim_count_in_the_same_budget(
+    redis_url: str, settings: Settings
 ) -> None:
     user = uuid4()
     limited = settings.model_copy(update={"assistant_claude_calls_per_day": 2})
@@ -86,11 +100,11 @@ def test_the_async_claim_counts_in_the_same_budget(
         client = aredis.Redis.from_url(redis_url)
         try:
             first = await claim_assistant_call(client, limited, user, NOW_MS)
-            second = await claim_daily_call_async(client, "assistant", user, NOW_MS, 2)
+            second = await claim_daily_call(client, "assistant", user, NOW_MS, 2)
             third = await claim_assistant_call(client, limited, user, NOW_MS)
             return [first, second, third]
         finally:
             await client.aclose()
 
     assert asyncio.run(run()) == [True, True, False]
-    assert not claim_daily_call(redis_client, "assistant", user, NOW_MS, 2)
+    assert not _claim(redis_url, "assistant", user, NOW_MS, 2)

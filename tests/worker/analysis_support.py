@@ -1,5 +1,6 @@
 """Constructed histories for the phase jobs' tests: profiles through the API, events
-straight into PostgreSQL, and jobs run in-process through the pipeline's `RunContext`."""
+straight into PostgreSQL, and jobs run in-process, each in one event loop, through the
+pipeline's `RunContext`."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import psycopg
 import redis
 from fastapi.testclient import TestClient
 
-from eros.core.accounts import utc_from_ms
-from eros.core.clock import ManualClock
+from eros.core.clock import ManualClock, utc_from_ms
 from eros.core.keys import ACTIVITY_KEY
 from eros.core.phases import Phase
+from eros.core.redis_client import async_redis
 from eros.core.settings import Settings
 from eros.pipeline.queue import JobKey
 from eros.worker.context import RunContext
+from eros.worker.job import run_in_loop
 from eros.worker.work import PhaseWork
 from tests.api.profile_support import man, profile_body, put_profile, quick_accounts
 from tests.conftest import Account
@@ -63,9 +65,15 @@ def run_phase(
     idle_since_ms: int,
     ctx_class: type[RunContext] = RunContext,
 ) -> Mapping[str, Any] | None:
+    """One job of `work`, in one event loop, as a work horse runs it (minus RQ)."""
     key = JobKey(UUID(user.id), phase, idle_since_ms)
     redis_client.zadd(ACTIVITY_KEY, {key.user_id.bytes: idle_since_ms})
-    ctx = ctx_class(key=key, connection=redis_client, settings=settings)
-    result = work.run(ctx)
-    ctx.complete()
-    return result
+
+    async def job() -> Mapping[str, Any] | None:
+        async with async_redis(str(settings.redis_url)) as client:
+            ctx = ctx_class(key=key, redis=client, settings=settings)
+            result = await ctx.run(work)
+            await ctx.complete()
+            return result
+
+    return run_in_loop(job())

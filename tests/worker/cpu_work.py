@@ -1,8 +1,8 @@
 """Real CPU-bound phase work for the pipeline's tests, registered the way the phases' own
 work is: `EROS_WORKER_WORK_MODULES=["tests.worker.cpu_work"]`.
 
-Each job computes a SHA-256 chain seeded by its user, one step at a time, calling
-`ctx.checkpoint` after every step; the result only depends on the user and the number of
+Each job computes a SHA-256 chain seeded by its user, one step at a time, writing the
+step it reached to Redis and then calling `ctx.checkpoint`; the result only depends on the user and the number of
 steps, however often the job was halted, drained or killed on the way. It leaves traces in
 Redis for the tests: the step each run started from, its pid, and its latest step.
 """
@@ -65,17 +65,17 @@ class HashChain:
         self.spins = spins
         self.failures = failures
 
-    def run(self, ctx: JobContext) -> Mapping[str, Any]:
+    async def run(self, ctx: JobContext) -> Mapping[str, Any]:
         client = ctx.redis
-        state = ctx.load_checkpoint() or {"step": 0, "digest": seed(ctx.user_id)}
-        client.rpush(starts_key(ctx.job_id), state["step"])
-        client.set(pid_key(ctx.job_id), os.getpid())
-        if int(client.incr(attempts_key(ctx.job_id))) <= self.failures:
+        state = await ctx.load_checkpoint() or {"step": 0, "digest": seed(ctx.user_id)}
+        await client.rpush(starts_key(ctx.job_id), state["step"])
+        await client.set(pid_key(ctx.job_id), os.getpid())
+        if int(await client.incr(attempts_key(ctx.job_id))) <= self.failures:
             raise RuntimeError("a planned failure, to be retried")
         while state["step"] < self.steps:
             state = {"step": state["step"] + 1, "digest": advance(state["digest"], self.spins)}
-            client.set(progress_key(ctx.job_id), state["step"])
-            ctx.checkpoint(state)
+            await client.set(progress_key(ctx.job_id), state["step"])
+            await ctx.checkpoint(state)
         return {"digest": state["digest"], "steps": self.steps}
 
 

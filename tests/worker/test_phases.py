@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 from uuid import UUID
@@ -14,16 +16,18 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from eros.core.clock import ManualClock
-from eros.core.keys import daily_matches_cache_key, favourites_cache_key, halt_key
-from eros.core.llm import ClaudeClient, analysis_client
+from eros.core.keys import checkpoint_key, daily_matches_cache_key, favourites_cache_key, halt_key
+from eros.core.llm import AsyncClaudeClient, analysis_client
 from eros.core.phases import Phase
 from eros.core.settings import Settings
+from eros.pipeline.queue import JobKey
 from eros.worker import stop
 from eros.worker.context import RunContext
 from eros.worker.phases import DeepPhase, LightPhase, MediumPhase, register_work
 from eros.worker.work import JobHalted, WorkRegistry
 from tests.fake_anthropic import FakeAnthropic, Reply
 from tests.worker.analysis_support import act, earlier, people, run_phase
+from tests.worker.conftest import wait_until
 
 CLAUDE_TIMEOUT_SECONDS = 0.3
 
@@ -157,11 +161,11 @@ class _HaltAt(RunContext):
 
     halt_at = 1
 
-    def checkpoint(self, state: Mapping[str, Any]) -> None:
+    async def checkpoint(self, state: Mapping[str, Any]) -> None:
         type(self).halt_at -= 1
         if type(self).halt_at == 0:
-            self.redis.set(halt_key(self.job_id), 1)
-        super().checkpoint(state)
+            await self.redis.set(halt_key(self.job_id), 1)
+        await super().checkpoint(state)
 
 
 def _forget(db: psycopg.Connection[Any], user: str) -> None:
@@ -169,7 +173,8 @@ def _forget(db: psycopg.Connection[Any], user: str) -> None:
         db.execute(f"DELETE FROM {table} WHERE user_id = %s", (user,))
 
 
-@pytest.mark.parametrize(("phase", "halt_at"), [(Phase.MEDIUM, 2), (Phase.DEEP, 1)])
+# The deep phase's first safe point pins its time; its second follows the preferences.
+@pytest.mark.parametrize(("phase", "halt_at"), [(Phase.MEDIUM, 2), (Phase.DEEP, 2)])
 def test_a_phase_halted_midway_and_resumed_gives_the_uninterrupted_result(
     client: TestClient,
     db: Any,
@@ -215,7 +220,7 @@ def _claude_settings(fast: Settings, fake: FakeAnthropic) -> Settings:
 
 
 def _deep_with(clock: ManualClock) -> DeepPhase:
-    def factory(s: Settings) -> ClaudeClient | None:
+    def factory(s: Settings) -> AsyncClaudeClient | None:
         return analysis_client(s)
 
     return DeepPhase(clock=clock.now_ms, client_factory=factory)
@@ -269,3 +274,44 @@ def test_a_failed_claude_call_falls_back_to_the_rules(
         result = run_phase(_deep_with(clock), redis_client, settings, viewer, Phase.DEEP, idle)
     assert result is not None and result["preferences"] == "rules"
     assert result["matches"] == 10
+
+
+@pytest.mark.parametrize("how", ["signal", "poll"])
+def test_a_halt_while_claude_is_thinking_abandons_the_request_and_keeps_the_pinned_time(
+    client: TestClient,
+    db: Any,
+    clock: ManualClock,
+    redis_client: redis.Redis,
+    fast: Settings,
+    how: str,
+) -> None:
+    viewer, _, _, idle = _liker_of_hikers(client, db, clock)
+    run_phase(MediumPhase(), redis_client, fast, viewer, Phase.MEDIUM, idle)
+    # Claude would answer well after the halt, if ever; the job must not wait for it.
+    with FakeAnthropic(default=Reply.hanging()) as fake:
+        settings = _claude_settings(fast, fake).model_copy(
+            update={"anthropic_timeout_seconds": 60.0, "halt_poll_seconds": 0.05}
+        )
+
+        def halt_once_asked() -> None:
+            wait_until(lambda: fake.requests, what="the Claude request")
+            if how == "signal":
+                os.kill(os.getpid(), stop.HALT_SIGNAL)  # what the worker sends its horse
+            else:  # the stop-job message was lost: only the halt flag is left
+                job = JobKey(UUID(viewer.id), Phase.DEEP, idle)
+                redis_client.set(halt_key(job.id), clock.now_ms())
+
+        halter = threading.Thread(target=halt_once_asked, daemon=True)
+        halter.start()
+        with pytest.raises(JobHalted) as halted:
+            run_phase(_deep_with(clock), redis_client, settings, viewer, Phase.DEEP, idle)
+        halter.join()
+    assert halted.value.via == how
+    assert len(fake.requests) == 1
+    # Had the job waited for the reply, it would have saved preferences from the rules.
+    assert (
+        db.execute("SELECT 1 FROM ultimate_preferences WHERE user_id = %s", (viewer.id,)).fetchone()
+        is None
+    )
+    saved = json.loads(redis_client.get(checkpoint_key(int(Phase.DEEP), UUID(viewer.id))) or b"{}")
+    assert saved["state"] == {"now_ms": clock.now_ms()}

@@ -13,6 +13,11 @@ from tests.worker import cpu_work
 
 
 class _Nothing:
+    async def run(self, ctx: JobContext) -> Mapping[str, Any] | None:
+        return None
+
+
+class _Blocking:
     def run(self, ctx: JobContext) -> Mapping[str, Any] | None:
         return None
 
@@ -25,6 +30,11 @@ def test_work_is_registered_per_phase_and_once() -> None:
     with pytest.raises(ValueError, match="already has work"):
         registry.register(Phase.DEEP, _Nothing())
     registry.register(Phase.DEEP, _Nothing(), replace=True)
+
+
+def test_work_that_would_block_the_jobs_event_loop_is_refused() -> None:
+    with pytest.raises(TypeError, match="async"):
+        WorkRegistry().register(Phase.LIGHT, _Blocking())  # type: ignore[arg-type]
 
 
 def test_active_users_get_no_work() -> None:
