@@ -60,6 +60,16 @@ app = Starlette(routes=[Route("/api/v1/heartbeat", heartbeat, methods=["POST"])]
 """
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process so far (Linux), NaN elsewhere: the load of other
+    work on a shared machine moves req/s much more than CPU per request."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def post_json(url: str, body: dict[str, str]) -> dict[str, object]:
     request = urllib.request.Request(
         url, json.dumps(body).encode(), {"content-type": "application/json"}, method="POST"
@@ -147,18 +157,23 @@ def measure_http(
         asyncio.run(run_load(eros_port, eros_requests, connections=4, seconds=1))
         asyncio.run(run_load(base_port, base_requests, connections=4, seconds=1))
         results: dict[str, list[LoadResult]] = {"baseline": [], "eros": []}
+        cpu_us: dict[str, list[float]] = {"baseline": [], "eros": []}
         for _ in range(args.rounds):
-            for name, port, reqs in (
-                ("baseline", base_port, base_requests),
-                ("eros", eros_port, eros_requests),
+            for name, process, port, reqs in (
+                ("baseline", baseline, base_port, base_requests),
+                ("eros", eros, eros_port, eros_requests),
             ):
+                cpu_before = cpu_seconds(process.pid)
                 result = asyncio.run(
                     run_load(port, reqs, connections=args.connections, seconds=args.seconds)
                 )
+                per_request = (cpu_seconds(process.pid) - cpu_before) / result.requests * 1e6
                 results[name].append(result)
+                cpu_us[name].append(per_request)
                 print(
                     f"  {name:8s} {result.rps:8.0f} req/s  p50 {result.p50:6.2f} ms  "
-                    f"p99 {result.percentile(0.99):6.2f} ms  errors {result.errors}"
+                    f"p99 {result.percentile(0.99):6.2f} ms  errors {result.errors}  "
+                    f"server CPU {per_request:5.0f} us/request"
                 )
         summary = {
             name: (
@@ -178,6 +193,11 @@ def measure_http(
         (b_rps, _, b_p99), (e_rps, _, e_p99) = summary["baseline"], summary["eros"]
         print(f"  throughput ratio eros/baseline: {e_rps / b_rps:.2f} (target >= 0.80)")
         print(f"  p99 ratio eros/baseline:        {e_p99 / b_p99:.2f} (target <= 1.50)")
+        b_cpu, e_cpu = (statistics.median(cpu_us[name]) for name in ("baseline", "eros"))
+        print(
+            f"  server CPU per request, median: baseline {b_cpu:.0f} us, eros {e_cpu:.0f} us "
+            f"(ratio baseline/eros {b_cpu / e_cpu:.2f})"
+        )
     finally:
         for process in (eros, baseline):
             process.terminate()
