@@ -11,6 +11,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 import redis.exceptions
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -40,8 +41,9 @@ from eros.api.routes import (
 )
 from eros.core import __version__
 from eros.core.activity import prune_inactive
-from eros.core.clock import Clock, SystemClock
+from eros.core.clock import Clock, SystemClock, utc_from_ms
 from eros.core.database import async_pool
+from eros.core.idempotency import prune_expired
 from eros.core.llm import assistant_client
 from eros.core.phase_config import AsyncPhaseConfigFollower
 from eros.core.redis_client import async_redis
@@ -56,6 +58,7 @@ PRUNE_INTERVAL_SECONDS = 300.0
 
 
 async def _prune_forever(app: FastAPI) -> None:
+    """Every few minutes: forget long-inactive users and expired idempotency keys."""
     settings: Settings = app.state.settings
     while True:
         await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
@@ -65,6 +68,12 @@ async def _prune_forever(app: FastAPI) -> None:
             )
         except redis.exceptions.RedisError:
             logger.warning("Could not prune inactive users; Redis is unavailable.")
+        try:
+            # `claim` prunes a user's own expired keys; this catches users who stopped writing.
+            async with app.state.db.connection() as conn:
+                await prune_expired(conn, utc_from_ms(app.state.clock.now_ms()))
+        except psycopg.Error:
+            logger.warning("Could not prune expired idempotency keys; PostgreSQL is unavailable.")
 
 
 @asynccontextmanager

@@ -20,7 +20,6 @@ from eros.core.logs import request_id_var
 
 logger = logging.getLogger("eros.api.access")
 
-REQUEST_ID_HEADER = "x-request-id"
 # A client-supplied id is echoed only if it is short and harmless in logs and headers.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SECURITY_HEADERS = (

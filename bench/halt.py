@@ -17,15 +17,26 @@
    processes, each stopped with RQ's `send_stop_job_command` (which SIGKILLs the horse),
    timed from just before the call to the horse process gone.
 
+With `--real-jobs` (`[--per-phase 10] [--claude-delay-s 5] [--rounds 1]`), the jobs are
+the phases' real work (`eros.worker.phases`) on seeded users: phase 3 waits on Claude (a
+fake Messages API, `tests/fake_anthropic.py`, that answers after `--claude-delay-s`), and
+phases 1 and 2 wait on a slow query (the script holds a lock on `interactions` that their
+first query needs). Once every job waits, it sends the heartbeats and prints, per phase
+and overall, heartbeat to work stopped and to horse gone, and how many halts needed the
+SIGKILL fallback. No RQ baseline in this mode.
+
 Target (issue 3): halt p99 <= 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
+import importlib.util
 import json
 import os
+import random
 import select
 import signal
 import statistics
@@ -39,7 +50,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import redis
+from psycopg.rows import dict_row
 
 # `python -P` leaves the script's folder off sys.path; its siblings live there.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,10 +62,12 @@ from rq import Queue
 from rq.command import send_stop_job_command
 from rq.job import Job
 
+from eros.core.clock import utc_from_ms
 from eros.core.embedded import EmbeddedPostgres, EmbeddedValkey
 from eros.core.keys import ACTIVITY_KEY
 from eros.core.migrate import apply_migrations
 from eros.core.phases import Phase
+from eros.core.profiles import Gender, Profile, save_profile
 from eros.core.settings import Settings
 from eros.core.tokens import Role, issue_access_token
 from eros.pipeline.queue import Enqueuer, JobKey
@@ -274,6 +289,264 @@ def run_baseline(
         stop_all(workers)
 
 
+REPO_DIR = BENCH_DIR.parent
+CANDIDATES = 12
+LIKES = 4
+SKIPS = 2
+PREFERENCES = {
+    "summary": "Drawn to hikers.",
+    "weights": {"interest:hiking": 0.8},
+    "dealbreakers": [],
+    "confidence": 0.5,
+}
+
+
+def _fake_anthropic() -> Any:
+    """The tests' fake Messages API, loaded by path (the repository root is not on sys.path:
+    its `operator/` would shadow the standard library)."""
+    path = REPO_DIR / "tests" / "fake_anthropic.py"
+    spec = importlib.util.spec_from_file_location("bench_fake_anthropic", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _person(user_id: uuid.UUID, gender: Gender, sought: Gender, rng: random.Random) -> Profile:
+    return Profile(
+        user_id=user_id,
+        display_name="P",
+        birth_date=utc_from_ms(631152000000 + rng.randrange(10**11)).date(),
+        gender=gender,
+        genders_sought=(sought,),
+        bio="Bench profile.",
+        photo_urls=("https://img.example.com/1.jpg",),
+        latitude=52.5 + rng.uniform(-0.1, 0.1),
+        longitude=13.4 + rng.uniform(-0.1, 0.1),
+        max_distance_km=100.0,
+        interests={"hiking": rng.randrange(101), "gaming": rng.randrange(101)},
+        values={"honesty": rng.randrange(101)},
+    )
+
+
+async def _seed_people(database_url: str, users: list[uuid.UUID], at_ms: int) -> None:
+    """`users` (women who see men) and their likes and skips of a few men, before `at_ms`."""
+    rng = random.Random(len(users))
+    now = utc_from_ms(at_ms)
+    async with await psycopg.AsyncConnection.connect(
+        database_url, autocommit=True, row_factory=dict_row
+    ) as conn:
+        men = [uuid.uuid4() for _ in range(CANDIDATES)]
+        for user_id in [*men, *users]:
+            await conn.execute(
+                "INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, 'x', 'B')",
+                (user_id, f"halt-{user_id.hex}@example.com"),
+            )
+        for man in men:
+            await save_profile(conn, _person(man, Gender.MAN, Gender.WOMAN, rng), now)
+        for user_id in users:
+            await save_profile(conn, _person(user_id, Gender.WOMAN, Gender.MAN, rng), now)
+            for i, man in enumerate(rng.sample(men, LIKES + SKIPS)):
+                await conn.execute(
+                    "INSERT INTO interactions (actor_id, target_id, kind, occurred_at, source) "
+                    "VALUES (%s, %s, %s, %s, 'batch')",
+                    (user_id, man, "like" if i < LIKES else "skip", utc_from_ms(at_ms - 60_000)),
+                )
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _horses(client: redis.Redis, job_ids: set[str]) -> dict[str, list[int]]:
+    """Per running job, its worker's children: the work horse (and perhaps RQ's scheduler,
+    which outlives the halt, so the first exit among them is the horse's). The job's
+    execution (`rq:execution:<job>:<id>`) names its worker, whose hash holds its pid."""
+    found: dict[str, list[int]] = {}
+    for key in client.scan_iter("rq:execution:*"):
+        job = key.decode().split(":")[2]
+        worker = client.hget(key, "worker_name")
+        if job not in job_ids or not worker:
+            continue
+        pid = int(client.hget(f"rq:worker:{worker.decode()}", "pid") or 0)
+        if pid:
+            found[job] = _children(pid)
+    return found
+
+
+def _waiting_on_locks(database_url: str) -> int:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def run_real(
+    args: argparse.Namespace,
+    client: redis.Redis,
+    settings: Settings,
+    env: dict[str, str],
+    api_port: int,
+    log: Any,
+    database_url: str,
+) -> tuple[dict[int, list[float]], list[float], int, int]:
+    """One round: returns heartbeat-to-stopped per phase, to horse gone, halted, killed."""
+    reset(client)
+    fake_module = _fake_anthropic()
+    delay = args.claude_delay_s
+
+    def slow(_: dict[str, Any]) -> bytes:
+        time.sleep(delay)  # the fake's handler thread: this reply simply comes late
+        body = fake_module.message_body(json.dumps(PREFERENCES), "end_turn", "claude-test")
+        return json.dumps(body).encode()
+
+    now_ms = time.time_ns() // 1_000_000
+    idle_since = now_ms - IDLE_SINCE_MS_AGO
+    phases = (Phase.LIGHT, Phase.MEDIUM, Phase.DEEP)
+    users = {phase: [uuid.uuid4() for _ in range(args.per_phase)] for phase in phases}
+    everyone = [u for phase in phases for u in users[phase]]
+    asyncio.run(_seed_people(database_url, everyone, idle_since))
+    client.zadd(ACTIVITY_KEY, {user.bytes: idle_since for user in everyone})
+    keys = [JobKey(u, phase, idle_since) for phase in phases for u in users[phase]]
+    lock = psycopg.connect(database_url)
+    lock.execute("LOCK TABLE interactions IN ACCESS EXCLUSIVE MODE")
+    workers: list[subprocess.Popen[bytes]] = []
+    with fake_module.FakeAnthropic(default=fake_module.Reply(render=slow)) as fake:
+        real_env = {
+            **env,
+            "EROS_WORKER_WORK_MODULES": '["eros.worker.phases"]',
+            "EROS_ANTHROPIC_API_KEY": "bench-key",
+            "EROS_ANTHROPIC_BASE_URL": fake.url,
+            "EROS_ANTHROPIC_MAX_RETRIES": "0",
+        }
+        try:
+            enqueuer = Enqueuer(client, settings)
+            for phase in phases:
+                counts = enqueuer.enqueue(phase, [(u.bytes, idle_since) for u in users[phase]])
+                assert counts.enqueued == args.per_phase, counts
+            started = time.monotonic()
+            for phase in phases:
+                command = [
+                    sys.executable,
+                    "-m",
+                    "eros.cli.main",
+                    "worker",
+                    "--phase",
+                    str(int(phase)),
+                    "--metrics-port",
+                    "0",
+                ]
+                workers += start_all([command] * args.per_phase, real_env, log)
+            n = args.per_phase
+            wait_for(
+                lambda: len(fake.requests) >= n and _waiting_on_locks(database_url) >= 2 * n,
+                STARTUP_TIMEOUT_SECONDS,
+                "every job waiting on Claude or on its query",
+            )
+            say(
+                f"real jobs: {3 * n} waiting ({n} on Claude, {2 * n} on a query) after "
+                f"{time.monotonic() - started:.0f} s"
+            )
+            horses = _horses(client, {key.id for key in keys})
+            watched = {f"{job}:{pid}": pid for job, pids in horses.items() for pid in pids}
+            watcher = ExitWatcher(watched)
+            watcher.start()
+            tokens = {
+                u: issue_access_token(
+                    u, Role.USER, secret=BENCH_JWT_SECRET, now_s=now_ms // 1000, ttl_seconds=3600
+                )
+                for u in everyone
+            }
+            order = list(keys)
+            random.Random(1).shuffle(order)
+            connection = http.client.HTTPConnection("127.0.0.1", api_port, timeout=10)
+            body = b'{"appActive":true,"screenOn":true}'
+            sent: dict[str, float] = {}
+            halted = 0
+            for key in order:
+                sent[key.id] = time.time()
+                connection.request(
+                    "POST",
+                    "/api/v1/heartbeat",
+                    body,
+                    {
+                        "Authorization": f"Bearer {tokens[key.user_id]}",
+                        "Content-Type": "application/json",
+                    },
+                )
+                response = connection.getresponse()
+                halted += int(json.loads(response.read())["haltedJobs"])
+                time.sleep(1 / args.rate)
+            connection.close()
+            wait_for(
+                lambda: all(Job.fetch(k.id, connection=client).meta.get("halted") for k in keys),
+                EXIT_WAIT_SECONDS,
+                "every job halted",
+            )
+            watcher.join(EXIT_WAIT_SECONDS)
+        finally:
+            lock.rollback()
+            lock.close()
+            stop_all(workers)
+    stopped: dict[int, list[float]] = {int(phase): [] for phase in phases}
+    killed = 0
+    for key in keys:
+        record = Job.fetch(key.id, connection=client).meta.get("halted", {})
+        killed += record.get("via") == "killed"
+        if record.get("stoppedAtMs"):
+            stopped[int(key.phase)].append(record["stoppedAtMs"] - sent[key.id] * 1000)
+    exited = []
+    for job, pids in horses.items():
+        times = [watcher.exited[f"{job}:{pid}"] for pid in pids if f"{job}:{pid}" in watcher.exited]
+        if times:
+            exited.append((min(times) - sent[job]) * 1000)
+    return stopped, exited, halted, killed
+
+
+def main_real(
+    args: argparse.Namespace,
+    client: redis.Redis,
+    settings: Settings,
+    env: dict[str, str],
+    api_port: int,
+    log: Any,
+    database_url: str,
+) -> None:
+    per_phase: dict[int, list[float]] = {1: [], 2: [], 3: []}
+    exited: list[float] = []
+    halted_total = killed_total = 0
+    for _ in range(args.rounds):
+        stopped, gone, halted, killed = run_real(
+            args, client, settings, env, api_port, log, database_url
+        )
+        for phase, values in stopped.items():
+            per_phase[phase] += values
+        exited += gone
+        halted_total += halted
+        killed_total += killed
+    total = 3 * args.per_phase * args.rounds
+    say(
+        f"heartbeats reported {halted_total} halted jobs of {total}; "
+        f"SIGKILL needed for {killed_total}"
+    )
+    names = {1: "phase 1 (query)", 2: "phase 2 (query)", 3: "phase 3 (Claude)"}
+    for phase, values in per_phase.items():
+        if values:
+            say(f"{names[phase]:17} heartbeat -> work stopped: {percentiles(values)}")
+    everything = [v for values in per_phase.values() for v in values]
+    say(f"all real jobs     heartbeat -> work stopped: {percentiles(everything)}")
+    if exited:
+        say(f"all real jobs     heartbeat -> horse exited: {percentiles(exited)}")
+    met = p(everything, 0.99) <= 50 and killed_total == 0
+    say(f"target p99 <= 50 ms with no SIGKILL: {'met' if met else 'NOT met'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=200)
@@ -283,12 +556,21 @@ def main() -> int:
     parser.add_argument("--busy-us", type=int, default=100, help="CPU per loop")
     parser.add_argument("--sleep-ms", type=int, default=100, help="wait per loop")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--real-jobs", action="store_true", help="the phases' real work")
+    parser.add_argument("--per-phase", type=int, default=10, help="real jobs per phase")
+    parser.add_argument("--claude-delay-s", type=float, default=5.0)
     args = parser.parse_args()
     say(f"machine: {machine()}")
-    say(
-        f"jobs: {args.jobs} at once, each {args.busy_us} us of CPU then a {args.sleep_ms} ms "
-        f"wait, in a loop; {args.rate:g} halts/s"
-    )
+    if args.real_jobs:
+        say(
+            f"real jobs: {args.per_phase} per phase at once, Claude answering after "
+            f"{args.claude_delay_s:g} s; {args.rate:g} halts/s"
+        )
+    else:
+        say(
+            f"jobs: {args.jobs} at once, each {args.busy_us} us of CPU then a "
+            f"{args.sleep_ms} ms wait, in a loop; {args.rate:g} halts/s"
+        )
 
     workdir = tempfile.TemporaryDirectory(prefix="eros-bench-")
     valkey = postgres = None
@@ -328,6 +610,9 @@ def main() -> int:
     )
     try:
         wait_for(lambda: _ready(api_port), 60, "the API")
+        if args.real_jobs:
+            main_real(args, client, settings, env, api_port, log, database_url)
+            return 0
         ours_stopped: list[float] = []
         ours_exited: list[float] = []
         theirs: list[float] = []

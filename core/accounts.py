@@ -91,13 +91,6 @@ async def authenticate(pool: AsyncPool, email: str, password: str) -> User:
     return user
 
 
-async def get_user(pool: AsyncPool, user_id: UUID) -> User | None:
-    async with pool.connection() as conn:
-        cur = await conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = %s", (user_id,))
-        row = await cur.fetchone()
-    return User.from_row(row) if row else None
-
-
 async def _insert_refresh_token(
     conn: AsyncConnection[DictRow], user_id: UUID, family_id: UUID, now: datetime, ttl_seconds: int
 ) -> IssuedRefreshToken:

@@ -26,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "ACTED_ON_KINDS",
-    "BATCH_KINDS",
     "DECISION_KINDS",
     "BatchOutcome",
     "EventKind",
@@ -55,17 +54,6 @@ class EventKind(StrEnum):
     CALL = "call"
 
 
-BATCH_KINDS = frozenset(
-    {
-        EventKind.LIKE,
-        EventKind.SKIP,
-        EventKind.VIEW,
-        EventKind.MESSAGE_SENT,
-        EventKind.MESSAGE_REPLIED,
-        EventKind.CALL,
-        EventKind.BLOCK,
-    }
-)
 DECISION_KINDS = frozenset({EventKind.LIKE, EventKind.SKIP})
 # Mirrors the matcher: a view only shows, every other kind means the pair is done.
 ACTED_ON_KINDS = frozenset(EventKind) - {EventKind.VIEW}

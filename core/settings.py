@@ -368,10 +368,6 @@ class Settings(BaseSettings):
                 )
         return self
 
-    @property
-    def is_development(self) -> bool:
-        return self.environment is Environment.DEVELOPMENT
-
 
 @lru_cache
 def get_settings() -> Settings:

@@ -88,6 +88,7 @@ class RunContext:
         self._woken = asyncio.Event()
         self._task: asyncio.Task[Any] | None = None
         self._stopping: StopRequested | None = None
+        self._watching = False
         self.resumed_from: str | None = None
 
     @property
@@ -154,6 +155,12 @@ class RunContext:
             await self.save_checkpoint(state)
 
     async def check_halt(self) -> None:
+        if self._stopping is not None:
+            # Found by the watcher or a signal, whose cancellation a library turned into
+            # something else (or that is yet to land).
+            if isinstance(self._stopping, JobHalted):
+                self._stopping.detected_at_ms = wall_ms()
+            raise self._stopping
         reason = stop.requested()
         if reason is stop.StopReason.HALT:
             # When the heartbeat arrived is read later, once the work has stopped.
@@ -195,17 +202,22 @@ class RunContext:
         with stop.on_signals(self._on_signal):
             # A signal that came before the loop's handlers were in place.
             self._on_signal(stop.requested())
+            self._watching = True
             watcher = asyncio.create_task(self._watch(), name=f"eros-halt-watch-{self.job_id}")
             try:
                 return await work.run(self)
-            except asyncio.CancelledError:
+            except BaseException as exc:
                 stopping = self._stopping
-                if stopping is None:
+                if stopping is None or isinstance(exc, StopRequested):
                     raise
-                task.uncancel()
+                # Cancelled by a stop; redis-py may report the cancellation of a command in
+                # flight as a connection error.
+                if isinstance(exc, asyncio.CancelledError):
+                    task.uncancel()
                 await self._stopped(stopping)
                 raise stopping from None
             finally:
+                self._watching = False
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
@@ -242,8 +254,11 @@ class RunContext:
         await self.save_checkpoint(self._latest)
 
     async def _watch(self) -> None:
-        """Poll while the work waits between safe points (a safe point's poll counts too)."""
-        while True:
+        """Poll while the work waits between safe points (a safe point's poll counts too).
+
+        It ends on `_watching`, not only on its cancellation: redis-py can turn a
+        cancellation that lands mid-command into a connection error."""
+        while self._is_watching():
             await asyncio.sleep(max(WATCH_MIN_SECONDS, self._next_poll - time.monotonic()))
             if time.monotonic() < self._next_poll:
                 continue
@@ -253,8 +268,13 @@ class RunContext:
                 self._cancel(found)
                 return
             except redis.exceptions.RedisError as exc:
+                if not self._is_watching():
+                    return
                 # The next safe point polls too, and fails the job if Redis stays away.
                 logger.warning("Job %s could not poll for a halt: %s.", self.job_id, exc)
+
+    def _is_watching(self) -> bool:
+        return self._watching
 
     async def _poll(self, via: str = "poll") -> None:
         self._next_poll = time.monotonic() + self._settings.halt_poll_seconds

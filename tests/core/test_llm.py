@@ -40,7 +40,7 @@ class Preferences(BaseModel):
 M = TypeVar("M", bound=BaseModel)
 
 
-class ClaudeClient:
+class Claude:
     """The client, driven from a synchronous test on an event loop of its own."""
 
     def __init__(self, config: LlmConfig) -> None:
@@ -53,7 +53,7 @@ class ClaudeClient:
     def complete_json(self, system: str, turns: Sequence[Turn], output: type[M]) -> M:
         return self._loop.run_until_complete(self._llm.complete_json(system, turns, output))
 
-    def __enter__(self) -> ClaudeClient:
+    def __enter__(self) -> Claude:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -86,7 +86,7 @@ def config(fake: FakeAnthropic, **overrides: Any) -> LlmConfig:
 
 def test_a_valid_reply_becomes_a_validated_model(fake: FakeAnthropic) -> None:
     fake.script(Reply.json(GOOD))
-    with ClaudeClient(config(fake)) as llm:
+    with Claude(config(fake)) as llm:
         result = llm.complete_json("You analyse dating preferences.", QUESTION, Preferences)
     assert result == Preferences.model_validate(GOOD)
     [request] = fake.requests
@@ -103,7 +103,7 @@ def test_a_valid_reply_becomes_a_validated_model(fake: FakeAnthropic) -> None:
 
 def test_a_per_call_token_limit_overrides_the_configured_one(fake: FakeAnthropic) -> None:
     fake.script(Reply.message("ok"))
-    with ClaudeClient(config(fake)) as llm:
+    with Claude(config(fake)) as llm:
         assert llm.complete("system", QUESTION, max_tokens=42).text == "ok"
     assert fake.requests[0].body["max_tokens"] == 42
     assert "output_config" not in fake.requests[0].body
@@ -111,7 +111,7 @@ def test_a_per_call_token_limit_overrides_the_configured_one(fake: FakeAnthropic
 
 def test_without_structured_outputs_the_schema_is_only_in_the_prompt(fake: FakeAnthropic) -> None:
     fake.script(Reply.json(GOOD))
-    with ClaudeClient(config(fake, structured_outputs=False)) as llm:
+    with Claude(config(fake, structured_outputs=False)) as llm:
         llm.complete_json("system", QUESTION, Preferences)
     assert "output_config" not in fake.requests[0].body
     assert "JSON schema" in fake.requests[0].body["system"]
@@ -119,13 +119,13 @@ def test_without_structured_outputs_the_schema_is_only_in_the_prompt(fake: FakeA
 
 def test_a_reply_fenced_in_markdown_is_still_accepted(fake: FakeAnthropic) -> None:
     fake.script(Reply.message('```json\n{"summary": "x", "weights": {}, "confidence": 0}\n```'))
-    with ClaudeClient(config(fake)) as llm:
+    with Claude(config(fake)) as llm:
         assert llm.complete_json("s", QUESTION, Preferences).summary == "x"
 
 
 def test_a_reply_that_is_not_json_is_an_output_error(fake: FakeAnthropic) -> None:
     fake.script(Reply.message("Sure! The user likes hikers."))
-    with ClaudeClient(config(fake)) as llm, pytest.raises(LlmOutputError) as caught:
+    with Claude(config(fake)) as llm, pytest.raises(LlmOutputError) as caught:
         llm.complete_json("s", QUESTION, Preferences)
     assert caught.value.reason == "malformed_json"
 
@@ -144,14 +144,14 @@ def test_json_that_does_not_match_the_schema_is_an_output_error(
     fake: FakeAnthropic, value: Any
 ) -> None:
     fake.script(Reply.json(value))
-    with ClaudeClient(config(fake)) as llm, pytest.raises(LlmOutputError) as caught:
+    with Claude(config(fake)) as llm, pytest.raises(LlmOutputError) as caught:
         llm.complete_json("s", QUESTION, Preferences)
     assert caught.value.reason == "schema_mismatch"
 
 
 def test_a_reply_cut_off_at_the_token_limit_is_an_output_error(fake: FakeAnthropic) -> None:
     fake.script(Reply.message('{"summary": "Likes hik', stop_reason="max_tokens"))
-    with ClaudeClient(config(fake)) as llm, pytest.raises(LlmOutputError) as caught:
+    with Claude(config(fake)) as llm, pytest.raises(LlmOutputError) as caught:
         llm.complete_json("s", QUESTION, Preferences)
     assert caught.value.reason == "truncated"
 
@@ -164,21 +164,21 @@ def test_a_response_body_that_is_not_a_message_is_an_output_error(
     fake: FakeAnthropic, body: bytes, reason: str
 ) -> None:
     fake.script(Reply.raw(body))
-    with ClaudeClient(config(fake)) as llm, pytest.raises(LlmOutputError) as caught:
+    with Claude(config(fake)) as llm, pytest.raises(LlmOutputError) as caught:
         llm.complete("s", QUESTION)
     assert caught.value.reason == reason
 
 
 def test_a_message_without_text_is_an_output_error(fake: FakeAnthropic) -> None:
     fake.script(Reply.message("   "))
-    with ClaudeClient(config(fake)) as llm, pytest.raises(LlmOutputError) as caught:
+    with Claude(config(fake)) as llm, pytest.raises(LlmOutputError) as caught:
         llm.complete("s", QUESTION)
     assert caught.value.reason == "empty"
 
 
 def test_a_timeout_is_reported_as_unavailable(fake: FakeAnthropic) -> None:
     fake.script(Reply.hanging())
-    with ClaudeClient(config(fake)) as llm, pytest.raises(LlmUnavailable) as caught:
+    with Claude(config(fake)) as llm, pytest.raises(LlmUnavailable) as caught:
         llm.complete("s", QUESTION)
     assert caught.value.reason == "timeout"
     assert len(fake.requests) == 1
@@ -186,21 +186,21 @@ def test_a_timeout_is_reported_as_unavailable(fake: FakeAnthropic) -> None:
 
 def test_a_timed_out_attempt_is_retried_and_can_then_succeed(fake: FakeAnthropic) -> None:
     fake.script(Reply.hanging(), Reply.json(GOOD))
-    with ClaudeClient(config(fake, max_retries=1)) as llm:
+    with Claude(config(fake, max_retries=1)) as llm:
         assert llm.complete_json("s", QUESTION, Preferences).confidence == 0.7
     assert len(fake.requests) == 2
 
 
 def test_a_server_error_is_retried_and_can_then_succeed(fake: FakeAnthropic) -> None:
     fake.script(Reply.status(529, retry_after_ms=1), Reply.json(GOOD))
-    with ClaudeClient(config(fake, max_retries=2)) as llm:
+    with Claude(config(fake, max_retries=2)) as llm:
         assert llm.complete_json("s", QUESTION, Preferences).summary == "Likes hikers."
     assert [r.headers["x-stainless-retry-count"] for r in fake.requests] == ["0", "1"]
 
 
 def test_retries_stop_at_the_configured_bound(fake: FakeAnthropic) -> None:
     fake.script(*[Reply.status(500, retry_after_ms=1)] * 5)
-    with ClaudeClient(config(fake, max_retries=2)) as llm, pytest.raises(LlmUnavailable) as caught:
+    with Claude(config(fake, max_retries=2)) as llm, pytest.raises(LlmUnavailable) as caught:
         llm.complete("s", QUESTION)
     assert caught.value.reason == "http_500"
     assert len(fake.requests) == 3
@@ -208,7 +208,7 @@ def test_retries_stop_at_the_configured_bound(fake: FakeAnthropic) -> None:
 
 def test_a_client_error_is_not_retried(fake: FakeAnthropic) -> None:
     fake.script(Reply.status(400))
-    with ClaudeClient(config(fake, max_retries=2)) as llm, pytest.raises(LlmUnavailable) as caught:
+    with Claude(config(fake, max_retries=2)) as llm, pytest.raises(LlmUnavailable) as caught:
         llm.complete("s", QUESTION)
     assert caught.value.reason == "http_400"
     assert len(fake.requests) == 1
@@ -217,7 +217,7 @@ def test_a_client_error_is_not_retried(fake: FakeAnthropic) -> None:
 def test_an_unreachable_api_is_reported_as_unavailable() -> None:
     with FakeAnthropic() as gone:
         url = gone.url
-    llm = ClaudeClient(LlmConfig("analysis", SecretStr("k"), "m", url, TEST_TIMEOUT_SECONDS, 0, 10))
+    llm = Claude(LlmConfig("analysis", SecretStr("k"), "m", url, TEST_TIMEOUT_SECONDS, 0, 10))
     with llm, pytest.raises(LlmUnavailable) as caught:
         llm.complete("s", QUESTION)
     assert caught.value.reason in {"connection", "timeout"}
@@ -231,13 +231,13 @@ def test_history_is_sent_starting_with_the_user(fake: FakeAnthropic) -> None:
         Turn("assistant", "b"),
         Turn("user", "c"),
     ]
-    with ClaudeClient(config(fake)) as llm:
+    with Claude(config(fake)) as llm:
         llm.complete("s", turns)
     assert [m["role"] for m in fake.requests[0].body["messages"]] == ["user", "assistant", "user"]
 
 
 def test_a_request_must_end_with_the_user(fake: FakeAnthropic) -> None:
-    with ClaudeClient(config(fake)) as llm, pytest.raises(ValueError):
+    with Claude(config(fake)) as llm, pytest.raises(ValueError):
         llm.complete("s", [Turn("user", "a"), Turn("assistant", "b")])
     assert fake.requests == []
 

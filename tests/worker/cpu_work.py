@@ -2,9 +2,10 @@
 work is: `EROS_WORKER_WORK_MODULES=["tests.worker.cpu_work"]`.
 
 Each job computes a SHA-256 chain seeded by its user, one step at a time, writing the
-step it reached to Redis and then calling `ctx.checkpoint`; the result only depends on the user and the number of
-steps, however often the job was halted, drained or killed on the way. It leaves traces in
-Redis for the tests: the step each run started from, its pid, and its latest step.
+step it reached to Redis and then calling `ctx.checkpoint`; the result only depends on the
+user and the number of steps, however often the job was halted, drained or killed on the
+way. It leaves traces in Redis for the tests: the step each run started from, its pid,
+and its latest step.
 """
 
 from __future__ import annotations

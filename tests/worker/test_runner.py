@@ -114,8 +114,9 @@ def test_halting_a_running_job_stops_it_and_keeps_its_progress(
     )
     step = _checkpoint_step(redis_client, pipeline_settings, key)
     assert step >= 3
-    # The job stopped at a safe point and saved exactly where it was.
-    assert step == _progress(redis_client, key.id)
+    # The halt cancelled the job where it was and saved its latest safe point: at most the
+    # step whose trace was being written when the signal came is done again.
+    assert _progress(redis_client, key.id) - 1 <= step <= _progress(redis_client, key.id)
     assert not redis_client.exists(user_jobs_key(key.user_id))
 
 
