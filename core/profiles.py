@@ -3,10 +3,9 @@
 The API validates input against the limits here (`eros.api.schemas.profiles`); the
 recommendation adapter turns a `Profile` into the matcher's `MatchProfile`.
 
-Re-analysis: every save sets `profiles.analysis_requested_at` to the save time. The
-pipeline lists flagged users with `pending_reanalysis` and, once it has analysed a
-profile, calls `clear_reanalysis` with the timestamp it read, which clears the flag
-only if no newer save happened meanwhile.
+Re-analysis: every save sets `profiles.analysis_requested_at` to the save time. A phase
+job that analyses the profile calls `clear_reanalysis` with the timestamp it read, which
+clears the flag only if no newer save happened meanwhile.
 """
 
 from __future__ import annotations
@@ -41,13 +40,11 @@ __all__ = [
     "Gender",
     "Profile",
     "Weekday",
-    "aclear_reanalysis",
     "age_on",
     "clear_reanalysis",
     "get_profile",
     "get_profiles",
     "get_visible_profile",
-    "pending_reanalysis",
     "profile_from_row",
     "save_profile",
 ]
@@ -274,31 +271,15 @@ async def save_profile(conn: AsyncConnection[Any], profile: Profile, now: dateti
     return profile_from_row(row)
 
 
-def pending_reanalysis(conn: psycopg.Connection[Any], limit: int) -> list[tuple[UUID, datetime]]:
-    """Users whose profile changed since their last analysis, oldest request first."""
-    # Positional access works with every row factory the caller's connection may use.
-    rows = conn.execute(
-        "SELECT user_id, analysis_requested_at FROM profiles "
-        "WHERE analysis_requested_at IS NOT NULL ORDER BY analysis_requested_at LIMIT %s",
-        (limit,),
-    ).fetchall()
-    return [(row[0], row[1]) for row in rows]
-
-
 _CLEAR_REANALYSIS_SQL = (
     "UPDATE profiles SET analysis_requested_at = NULL "
     "WHERE user_id = %s AND analysis_requested_at = %s"
 )
 
 
-def clear_reanalysis(conn: psycopg.Connection[Any], user_id: UUID, requested_at: datetime) -> bool:
-    """Clear the flag if it still holds `requested_at`; False when a newer save set it again."""
-    return conn.execute(_CLEAR_REANALYSIS_SQL, (user_id, requested_at)).rowcount == 1
-
-
-async def aclear_reanalysis(
+async def clear_reanalysis(
     conn: psycopg.AsyncConnection[Any], user_id: UUID, requested_at: datetime
 ) -> bool:
-    """The asyncio twin of `clear_reanalysis`."""
+    """Clear the flag if it still holds `requested_at`; False when a newer save set it again."""
     cur = await conn.execute(_CLEAR_REANALYSIS_SQL, (user_id, requested_at))
     return cur.rowcount == 1

@@ -42,7 +42,7 @@ from eros.core.database import connect
 from eros.core.keys import favourites_cache_key
 from eros.core.llm import AsyncClaudeClient, analysis_client, claim_analysis_call
 from eros.core.phases import Phase
-from eros.core.profiles import aclear_reanalysis, get_profile
+from eros.core.profiles import clear_reanalysis, get_profile
 from eros.core.settings import Settings
 from eros.worker.work import JobContext, WorkRegistry
 
@@ -165,7 +165,7 @@ class DeepPhase:
                     ctx.redis, daily, now_ms, ctx.settings.daily_matches_cache_ttl_seconds
                 )
             if profile is not None and profile.analysis_requested_at is not None:
-                await aclear_reanalysis(conn, ctx.user_id, profile.analysis_requested_at)
+                await clear_reanalysis(conn, ctx.user_id, profile.analysis_requested_at)
         matches = len(daily.matches) if daily is not None else 0
         logger.info(
             "Deep analysis of user %s done with %s preferences and %d daily matches.",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -12,7 +13,6 @@ from eros.core.profiles import (
     Weekday,
     age_on,
     clear_reanalysis,
-    pending_reanalysis,
 )
 from eros.core.recommendation_inputs import _years_before
 
@@ -61,17 +61,27 @@ def _user_with_profile(db: psycopg.Connection[Any], requested_at: datetime) -> U
 
 
 def test_the_pipeline_clears_the_re_analysis_flag_only_if_no_newer_save_came(
-    db: psycopg.Connection[Any],
+    db: psycopg.Connection[Any], database_url: str
 ) -> None:
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     older, newer = _user_with_profile(db, t0), _user_with_profile(db, t0 + timedelta(hours=1))
-    assert pending_reanalysis(db, 10) == [(older, t0), (newer, t0 + timedelta(hours=1))]
-    assert pending_reanalysis(db, 1) == [(older, t0)]
     # The profile was saved again while the pipeline analysed it: the flag stays.
     db.execute(
         "UPDATE profiles SET analysis_requested_at = %s WHERE user_id = %s",
         (t0 + timedelta(hours=2), older),
     )
-    assert not clear_reanalysis(db, older, t0)
-    assert clear_reanalysis(db, newer, t0 + timedelta(hours=1))
-    assert pending_reanalysis(db, 10) == [(older, t0 + timedelta(hours=2))]
+
+    async def clear() -> tuple[bool, bool]:
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            return (
+                await clear_reanalysis(conn, older, t0),
+                await clear_reanalysis(conn, newer, t0 + timedelta(hours=1)),
+            )
+
+    assert asyncio.run(clear()) == (False, True)
+    flagged = db.execute(
+        "SELECT user_id, analysis_requested_at FROM profiles "
+        "WHERE analysis_requested_at IS NOT NULL AND user_id IN (%s, %s)",
+        (older, newer),
+    ).fetchall()
+    assert [(row[0], row[1]) for row in flagged] == [(older, t0 + timedelta(hours=2))]
