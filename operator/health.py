@@ -15,8 +15,10 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from eros.pipeline.server import PlainHandler
 
 logger = logging.getLogger(__name__)
 
@@ -38,26 +40,16 @@ def answer(probes: Mapping[str, Probe]) -> tuple[HTTPStatus, bytes]:
     return HTTPStatus.OK, json.dumps(results, default=str).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(PlainHandler):
     server: _HealthHTTPServer
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server calls it by this name
         if self.path.split("?", 1)[0] != HEALTH_PATH:
             self._reply(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
             return
         status, body = answer(self.server.probes)
         kind = "application/json" if status is HTTPStatus.OK else "text/plain; charset=utf-8"
         self._reply(status, body, kind)
-
-    def _reply(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("Health request: %s", format % args)
 
 
 class _HealthHTTPServer(ThreadingHTTPServer):

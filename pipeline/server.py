@@ -33,7 +33,21 @@ SHUTDOWN_TIMEOUT_SECONDS = 2.0
 _TEXT = "text/plain; charset=utf-8"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class PlainHandler(BaseHTTPRequestHandler):
+    """A probe endpoint's request handler: whole replies, request lines logged at DEBUG."""
+
+    def _reply(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("Probe request: %s", format % args)
+
+
+class _Handler(PlainHandler):
     server: _ProbeHTTPServer
 
     def do_GET(self) -> None:
@@ -52,16 +66,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(status, b"ready\n" if ready else b"not ready\n", _TEXT)
         else:
             self._reply(HTTPStatus.NOT_FOUND, b"not found\n", _TEXT)
-
-    def _reply(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("Probe request: %s", format % args)
 
 
 class _ProbeHTTPServer(ThreadingHTTPServer):
