@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders, State
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
@@ -39,7 +39,13 @@ from starlette.types import ExceptionHandler, Message, Receive, Scope, Send
 from eros.api.deps import authenticate
 from eros.api.errors import error_response
 from eros.api.metrics import REQUEST_LATENCY, REQUESTS
-from eros.api.middleware import SECURITY_HEADERS, declared_length, log_access, request_id_for
+from eros.api.middleware import (
+    SECURITY_HEADERS,
+    declared_length,
+    log_access,
+    request_id_for,
+    stamp_response,
+)
 from eros.api.routes.heartbeat import answer_heartbeat, read_heartbeat
 from eros.core.logs import request_id_var
 
@@ -161,10 +167,7 @@ class HeartbeatFastPath:
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers.append("X-Request-ID", request_id)
-                for name, value in SECURITY_HEADERS:
-                    headers.append(name.decode(), value.decode())
+                stamp_response(message, request_id)
             await send(message)
 
         scope[_ERROR_KEY] = exc

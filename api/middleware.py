@@ -29,6 +29,14 @@ SECURITY_HEADERS = (
 )
 
 
+def stamp_response(start: Message, request_id: str) -> None:
+    """Add the request id and the security headers to a response's start message."""
+    headers = MutableHeaders(scope=start)
+    headers.append("X-Request-ID", request_id)
+    for name, value in SECURITY_HEADERS:
+        headers.append(name.decode(), value.decode())
+
+
 class _BodyTooLarge(StarletteHTTPException):
     """An HTTPException, so that FastAPI's body parsing lets it through to the error handler."""
 
@@ -102,10 +110,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers.append("X-Request-ID", request_id)
-                for name, value in SECURITY_HEADERS:
-                    headers.append(name.decode(), value.decode())
+                stamp_response(message, request_id)
             await send(message)
 
         try:
