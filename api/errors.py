@@ -27,7 +27,6 @@ from eros.core.errors import (
 )
 from eros.core.idempotency import IdempotencyKeyBusy, IdempotencyKeyReused
 from eros.core.logs import request_id_var
-from eros.core.recommendations import NoProfile
 from eros.core.tokens import TokenError
 
 logger = logging.getLogger(__name__)
@@ -137,7 +136,6 @@ ERROR_KINDS: dict[type[Exception], ErrorKind] = {
     ForbiddenError: ErrorKind(403),
     InvalidError: ErrorKind(422),
     TokenError: ErrorKind(401, headers=_BEARER),
-    NoProfile: ErrorKind(404, "profile_not_found", "Create your profile to get recommendations."),
     ConversationNotFound: ErrorKind(404, "not_found", "No such conversation."),
     IdempotencyKeyReused: ErrorKind(
         422,

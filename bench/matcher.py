@@ -180,7 +180,7 @@ def main() -> None:
         base.append(timed(dot_top_k, int(v)))
     sizes = [len(rank_for_viewer(ctx, int(v), now, TOP_K)) for v in single[:20]]
 
-    # The batch: rank_many's loop, timed per viewer (one ledger, the daily order).
+    # The batch as workers serve it, timed per viewer (one ledger, the daily order).
     batch = viewers[: args.users]
     ledger = ExposureLedger.fresh(n)
     per_user, base_per_user = [], []

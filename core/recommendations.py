@@ -27,8 +27,9 @@ from pydantic import BaseModel
 from eros.core.cache import cache_get_model, cache_set_model, invalidate
 from eros.core.clock import utc_from_ms
 from eros.core.database import AsyncPool
+from eros.core.errors import ProfileNotFound
 from eros.core.keys import recommendations_cache_key
-from eros.core.matching import FilterRules, Match
+from eros.core.matching import FilterRules, Match, Reason
 from eros.core.profiles import PROFILE_COLUMNS, Profile, profile_from_row
 from eros.core.recommendation_inputs import load_inputs, rank
 from eros.core.visibility import visible_sql
@@ -50,31 +51,20 @@ EMPTY_RESULT_TTL_SECONDS = 15 * 60
 """An empty list is cached briefly only: new people may sign up any minute."""
 
 
-class NoProfile(Exception):
+class NoProfile(ProfileNotFound):
     """The viewer has no profile, so there is nothing to match on."""
 
-
-class CachedReason(BaseModel):
-    code: str
-    score: float
-    contribution: float
+    message = "Create your profile to get recommendations."
 
 
 class CachedMatch(BaseModel):
     user_id: UUID
     score: float
-    reasons: list[CachedReason]
+    reasons: list[Reason]
 
     @classmethod
     def from_match(cls, match: Match) -> CachedMatch:
-        return cls(
-            user_id=UUID(str(match.user_id)),
-            score=match.score,
-            reasons=[
-                CachedReason(code=r.code, score=r.score, contribution=r.contribution)
-                for r in match.reasons
-            ],
-        )
+        return cls(user_id=UUID(str(match.user_id)), score=match.score, reasons=list(match.reasons))
 
 
 class CachedRecommendations(BaseModel):

@@ -29,7 +29,7 @@ def _body(answer: DailyAnswer, now_ms: int) -> dict[str, Any]:
             "matchId": str(match.candidate_id),
             "rank": match.rank,
             "score": match.score,
-            "reasons": [r.model_dump() for r in match.reasons],
+            "reasons": [r.to_dict() for r in match.reasons],
             "profile": profile_json(PublicProfile.from_domain(profile, today)),
         }
         for match, profile in answer.items

@@ -25,11 +25,11 @@ from eros.api.schemas.matches import (
     MatchAction,
     MatchActionRequest,
     MatchActionResponse,
-    MatchReason,
     Recommendation,
     RecommendationsResponse,
 )
 from eros.api.schemas.profiles import PublicProfile
+from eros.api.schemas.reasons import MatchReason
 from eros.core.clock import utc_from_ms
 from eros.core.interactions import EventKind, InteractionEvent, latest_decision, record_event
 from eros.core.recommendations import (
@@ -75,10 +75,7 @@ async def get_recommendations(
         Recommendation(
             match_id=match.user_id,
             score=min(1.0, max(0.0, match.score)),
-            reasons=[
-                MatchReason(code=r.code, score=r.score, contribution=r.contribution)
-                for r in match.reasons
-            ],
+            reasons=[MatchReason.from_domain(r) for r in match.reasons],
             profile=PublicProfile.from_domain(profile, today),
         )
         for match, profile in result.items

@@ -9,8 +9,8 @@ from uuid import UUID
 from pydantic import Field
 
 from eros.api.schemas.base import ApiModel, SuccessResponse
-from eros.api.schemas.matches import MatchReason
 from eros.api.schemas.profiles import PublicProfile
+from eros.api.schemas.reasons import MatchReason
 
 
 class DailyMatchItem(ApiModel):

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from eros.api.schemas.base import ApiModel, SuccessResponse
 from eros.api.schemas.profiles import PublicProfile
+from eros.api.schemas.reasons import MatchReason
 from eros.api.schemas.reports import ReportDetails
 from eros.core.safety import ReportReason, Severity
 
@@ -39,12 +40,6 @@ class MatchActionResponse(SuccessResponse):
     action: MatchAction
     mutual: bool = Field(description="A like answered by an earlier like of the other user.")
     message: str
-
-
-class MatchReason(ApiModel):
-    code: str = Field(description="A score component or signal, e.g. `values_alignment`.")
-    score: float = Field(description="The component in [0, 1].")
-    contribution: float = Field(description="Log-odds it added to the caller's interest.")
 
 
 class Recommendation(ApiModel):

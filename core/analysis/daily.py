@@ -19,13 +19,12 @@ from pydantic import BaseModel
 
 from eros.core.analysis.patterns import match_features_of
 from eros.core.analysis.preferences import UltimatePreferences
-from eros.core.matching import Match, MatchProfile
+from eros.core.matching import Match, MatchProfile, Reason
 
 __all__ = [
     "DAILY_MATCHES",
     "DAILY_POOL",
     "DailyMatch",
-    "DailyReason",
     "DailySet",
     "pick_daily",
 ]
@@ -43,17 +42,11 @@ MatchSource = Literal["analysis", "computed"]
 PreferencesSource = Literal["claude", "rules", "none"]
 
 
-class DailyReason(BaseModel):
-    code: str
-    score: float
-    contribution: float
-
-
 class DailyMatch(BaseModel):
     candidate_id: UUID
     rank: int
     score: float
-    reasons: list[DailyReason]
+    reasons: list[Reason]
 
 
 class DailySet(BaseModel):
@@ -69,7 +62,7 @@ class DailySet(BaseModel):
 
 def _affinity(
     features: Mapping[str, float], prefs: UltimatePreferences
-) -> tuple[float, DailyReason | None]:
+) -> tuple[float, Reason | None]:
     total = sum(abs(w) for w in prefs.weights.values())
     if total == 0.0:
         return 0.0, None
@@ -77,7 +70,7 @@ def _affinity(
     best = max(sorted(pulls), key=lambda name: pulls[name])
     reason = None
     if pulls[best] > 0.0:
-        reason = DailyReason(
+        reason = Reason(
             code=PREFERENCE_REASON_PREFIX + best,
             score=round(features.get(best, 0.0), SCORE_DECIMALS),
             contribution=round(pulls[best] / total, SCORE_DECIMALS),
@@ -96,7 +89,7 @@ def pick_daily(
     k: int = DAILY_MATCHES,
 ) -> list[DailyMatch]:
     """The day's `k` matches from the matcher's proposals, in a deterministic order."""
-    ranked: list[tuple[float, str, Match, DailyReason | None]] = []
+    ranked: list[tuple[float, str, Match, Reason | None]] = []
     for match in matches:
         candidate = UUID(str(match.user_id))
         adjusted, reason = match.score, None
@@ -111,10 +104,7 @@ def pick_daily(
     picked = []
     for rank, (_, candidate_key, match, reason) in enumerate(ranked[:k], start=1):
         reasons = [reason] if reason is not None else []
-        reasons += [
-            DailyReason(code=r.code, score=r.score, contribution=r.contribution)
-            for r in match.reasons
-        ]
+        reasons += match.reasons
         picked.append(
             DailyMatch(
                 candidate_id=UUID(candidate_key),

@@ -16,7 +16,7 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from eros.core.analysis.daily import DailyMatch, DailyReason, DailySet
+from eros.core.analysis.daily import DailyMatch, DailySet
 from eros.core.analysis.patterns import Pattern, PatternKind, features_of
 from eros.core.analysis.preferences import PreferenceSource, UltimatePreferences
 from eros.core.clock import MS_PER_SECOND, utc_from_ms
@@ -188,7 +188,7 @@ async def save_daily_set(conn: Conn, daily: DailySet, *, delivered_at: datetime 
                             m.rank,
                             m.candidate_id,
                             m.score,
-                            Jsonb([r.model_dump() for r in m.reasons]),
+                            Jsonb([r.to_dict() for r in m.reasons]),
                         )
                         for m in daily.matches
                     ],
@@ -230,7 +230,7 @@ async def load_daily_set(
             candidate_id=r["candidate_id"],
             rank=r["rank"],
             score=r["score"],
-            reasons=[DailyReason.model_validate(x) for x in r["reasons"]],
+            reasons=r["reasons"],  # JSON objects, validated into Reasons
         )
         for r in await cur.fetchall()
     ]

@@ -9,12 +9,14 @@ Typical worker flow, once per batch::
     population = fit_population_model(x, liked, user_index)   # from training_examples
     models = ModelTable.build(len(pool), population, {row: fit_user_model(...), ...})
     ctx = MatchContext(pool, models, reputation, log, blocks)
-    matches = rank_many(ctx, daily_order(viewer_rows, day), now)
+    ledger = ExposureLedger.fresh(len(pool))   # one per batch: the per-day exposure cap
+    matches = {v: rank_for_viewer(ctx, v, now, exposure=ledger)
+               for v in daily_order(viewer_rows, day)}
 
 See docs/matching.md for the model and its evaluation.
 """
 
-from eros.core.matching.components import COMPONENT_NAMES, component_scores
+from eros.core.matching.components import COMPONENT_NAMES, component_pairs
 from eros.core.matching.features import FEATURE_NAMES, pair_features
 from eros.core.matching.filters import FilterRules, candidate_rows, distance_km
 from eros.core.matching.interactions import (
@@ -47,7 +49,6 @@ from eros.core.matching.ranking import (
     Reason,
     daily_order,
     rank_for_viewer,
-    rank_many,
 )
 from eros.core.matching.scoring import (
     ScoredCandidates,
@@ -82,7 +83,7 @@ __all__ = [
     "ScoredCandidates",
     "UserId",
     "candidate_rows",
-    "component_scores",
+    "component_pairs",
     "daily_order",
     "distance_km",
     "fit_population_model",
@@ -91,7 +92,6 @@ __all__ = [
     "prior_model",
     "profile_prior_score",
     "rank_for_viewer",
-    "rank_many",
     "reciprocal_score",
     "score_candidates",
     "training_examples",

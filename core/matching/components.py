@@ -24,7 +24,6 @@ __all__ = [
     "PROXIMITY_HALF_DISTANCE_KM",
     "RECENCY_HALF_LIFE_DAYS",
     "component_pairs",
-    "component_scores",
 ]
 
 COMPONENT_NAMES: tuple[str, ...] = (
@@ -118,8 +117,3 @@ def component_pairs(a: ProfileColumns, b: ProfileColumns, now: float) -> tuple[S
     ab[RECENCY], ba[RECENCY] = _recency(b, now), _recency(a, now)
     ab[COMPLETENESS], ba[COMPLETENESS] = b.completeness, a.completeness
     return ab.T, ba.T
-
-
-def component_scores(src: ProfileColumns, dst: ProfileColumns, now: float) -> Scores:
-    """(pairs, len(COMPONENT_NAMES)) scores of `src` looking at `dst`, NaN when unknown."""
-    return component_pairs(src, dst, now)[0]

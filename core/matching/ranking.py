@@ -1,14 +1,16 @@
 """Top-k matches per viewer: hard filters, reciprocal scores, exposure cap, reasons.
 
-`rank_for_viewer` serves one viewer (the on-demand path); `rank_many` serves a batch in
-a given order, sharing one `ExposureLedger` so that a very popular profile stops being
-handed out once it has been shown `cap` times that day. `daily_order` gives a
-deterministic per-day order, so the same viewers are not always served first.
+`rank_for_viewer` serves one viewer; a batch calls it viewer by viewer with one shared
+`ExposureLedger`, so that a very popular profile stops being handed out once it has
+been shown `cap` times that day. `daily_order` gives a deterministic per-day order, so
+the same viewers are not always served first.
+
+`Reason` is the one shape of a reason in the domain: the matcher's, the daily matches'
+preference reasons, and what the caches and PostgreSQL hold are all `Reason`s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +36,6 @@ __all__ = [
     "Reason",
     "daily_order",
     "rank_for_viewer",
-    "rank_many",
     "top_k",
 ]
 
@@ -55,7 +56,9 @@ class Reason:
     """Why a match was suggested: a component (or signal) code, its value and its pull.
 
     `score` is the component in [0, 1]; `contribution` the log-odds it added to the
-    viewer's predicted interest under the viewer's current weights.
+    viewer's predicted interest under the viewer's current weights (for a daily match's
+    `preference:<feature>` reason: the feature's share of the preference pull). Pydantic
+    models hold it as a field as is, with the same JSON keys as `to_dict`.
     """
 
     code: str
@@ -174,18 +177,6 @@ def rank_for_viewer(
         )
         for i in best
     ]
-
-
-def rank_many(
-    ctx: MatchContext,
-    viewers: Sequence[int] | Int64,
-    now: float,
-    k: int = DEFAULT_TOP_K,
-    exposure: ExposureLedger | None = None,
-) -> dict[int, list[Match]]:
-    """Matches for each viewer row, served in the given order through one exposure ledger."""
-    ledger = exposure if exposure is not None else ExposureLedger.fresh(len(ctx.pool))
-    return {int(v): rank_for_viewer(ctx, int(v), now, k, ledger) for v in viewers}
 
 
 def daily_order(rows: Int64, day: int) -> Int64:

@@ -171,7 +171,10 @@ def test_bad_actions_and_queries_are_clear_4xx(
     client: TestClient, db: psycopg.Connection[Any], clock: ManualClock
 ) -> None:
     me, no_profile = quick_accounts(db, clock, 2)
-    assert_error(client.get(RECOMMENDATIONS, headers=me.headers), 404, "profile_not_found")
+    refused = assert_error(
+        client.get(RECOMMENDATIONS, headers=me.headers), 404, "profile_not_found"
+    )
+    assert refused["message"] == "Create your profile to get recommendations."
     put_profile(client, me, profile_body())
     for limit in ("0", "51", "ten"):
         response = client.get(RECOMMENDATIONS, params={"limit": limit}, headers=me.headers)

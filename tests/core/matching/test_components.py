@@ -11,9 +11,8 @@ from eros.core.matching import (
     MatchProfile,
     NonNegotiable,
     NonNegotiableKind,
-    component_scores,
 )
-from eros.core.matching.components import COMPONENT_NAMES
+from eros.core.matching.components import COMPONENT_NAMES, component_pairs
 from tests.core.matching.builders import NOW_S, VOCABULARY, man, pool_of, profile
 
 INTEREST = COMPONENT_NAMES.index("interest_overlap")
@@ -37,7 +36,8 @@ def scores(a: MatchProfile, b: MatchProfile) -> tuple[np.ndarray, np.ndarray]:
     """(a looking at b, b looking at a) component rows."""
     cols = pool_of([a, b]).columns
     one, two = cols.take(np.array([0])), cols.take(np.array([1]))
-    return component_scores(one, two, NOW_S)[0], component_scores(two, one, NOW_S)[0]
+    ab, ba = component_pairs(one, two, NOW_S)
+    return ab[0], ba[0]
 
 
 @settings(max_examples=60, deadline=None)

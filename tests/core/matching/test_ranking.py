@@ -13,9 +13,16 @@ from eros.core.matching import (
     MatchProfile,
     daily_order,
     rank_for_viewer,
-    rank_many,
 )
-from eros.core.matching.ranking import LIKES_YOU_REASON, REASONS_PER_MATCH, REPUTATION_REASON, top_k
+from eros.core.matching.ranking import (
+    DEFAULT_TOP_K,
+    LIKES_YOU_REASON,
+    REASONS_PER_MATCH,
+    REPUTATION_REASON,
+    Match,
+    MatchContext,
+    top_k,
+)
 from tests.core.matching.builders import NOW, NOW_S, context, man, pool_of, profile
 
 REASON_CODES = {*COMPONENT_NAMES, REPUTATION_REASON, LIKES_YOU_REASON}
@@ -26,6 +33,13 @@ def varied_men(n: int) -> list[MatchProfile]:
         man(f"m{i}", interests={"hiking": float(10 * i % 100), "music": float(7 * i % 100)})
         for i in range(n)
     ]
+
+
+def serve_in_turn(
+    ctx: MatchContext, viewers: np.ndarray, k: int, ledger: ExposureLedger
+) -> dict[int, list[Match]]:
+    """A batch as the workers serve it: viewer by viewer, through one exposure ledger."""
+    return {int(v): rank_for_viewer(ctx, int(v), NOW_S, k, ledger) for v in viewers}
 
 
 def test_every_match_carries_up_to_three_machine_readable_reasons() -> None:
@@ -62,7 +76,7 @@ def test_the_exposure_cap_stops_one_popular_profile_being_shown_to_everyone() ->
     ledger = ExposureLedger.fresh(len(pool), cap=5)
     viewers = np.asarray([pool.row_of(w.user_id) for w in women])
 
-    results = rank_many(context(pool), viewers, NOW_S, k=2, exposure=ledger)
+    results = serve_in_turn(context(pool), viewers, 2, ledger)
 
     shown_star = sum(any(m.user_id == "star" for m in ms) for ms in results.values())
     assert shown_star == 5
@@ -74,8 +88,10 @@ def test_the_exposure_cap_stops_one_popular_profile_being_shown_to_everyone() ->
 def test_ranking_is_deterministic() -> None:
     pool = pool_of([*(profile(f"w{i}") for i in range(5)), *varied_men(10)])
     viewers = np.arange(5)
-    first = rank_many(context(pool), viewers, NOW_S, exposure=ExposureLedger.fresh(len(pool), 3))
-    second = rank_many(context(pool), viewers, NOW_S, exposure=ExposureLedger.fresh(len(pool), 3))
+    first = serve_in_turn(context(pool), viewers, DEFAULT_TOP_K, ExposureLedger.fresh(len(pool), 3))
+    second = serve_in_turn(
+        context(pool), viewers, DEFAULT_TOP_K, ExposureLedger.fresh(len(pool), 3)
+    )
     assert first == second
 
 
