@@ -128,10 +128,6 @@ class HaltMetrics:
     latency: Histogram
 
 
-# What blocking callers (tools, tests, benchmarks) count into; the API counts into its own.
-PIPELINE_HALT_METRICS = HaltMetrics(metrics.JOBS_HALTED, metrics.HALT_LATENCY)
-
-
 def _observe(
     halted: list[HaltedJob], received_at_ms: int, now_ms: int, counted: HaltMetrics
 ) -> None:
@@ -163,28 +159,23 @@ class RedisHalter:
         self._clock = clock or SystemClock()
         self._counted = counted
 
+    async def halt(self, user_id: UUID, received_at_ms: int) -> list[HaltedJob]:
+        """Halt the user's queued and running jobs in one round trip; what was halted.
+        Raises `redis.RedisError` when Redis is unavailable."""
+        raw = await self._script(
+            keys=[user_jobs_key(user_id)], args=_args(self._settings, received_at_ms)
+        )
+        halted = _parse(raw)
+        if halted:
+            _observe(halted, received_at_ms, self._clock.now_ms(), self._counted)
+            logger.info("Halted %d jobs of a returning user.", len(halted))
+        return halted
+
     async def halt_user(self, user_id: UUID, received_at_ms: int) -> int:
         try:
-            raw = await self._script(
-                keys=[user_jobs_key(user_id)], args=_args(self._settings, received_at_ms)
-            )
+            return len(await self.halt(user_id, received_at_ms))
         except redis.RedisError:
             # The heartbeat itself was recorded; the jobs notice their user's activity by
             # polling within `halt_poll_seconds`, so the heartbeat need not fail.
             logger.warning("Could not halt a returning user's jobs; Redis is unavailable.")
             return 0
-        halted = _parse(raw)
-        if halted:
-            _observe(halted, received_at_ms, self._clock.now_ms(), self._counted)
-            logger.info("Halted %d jobs of a returning user.", len(halted))
-        return len(halted)
-
-
-def halt_user_sync(
-    connection: redis.Redis, settings: Settings, user_id: UUID, received_at_ms: int
-) -> list[HaltedJob]:
-    """The same halt from blocking code (tools, tests, benchmarks)."""
-    script = connection.register_script(_HALT_SCRIPT)
-    halted = _parse(script(keys=[user_jobs_key(user_id)], args=_args(settings, received_at_ms)))
-    _observe(halted, received_at_ms, SystemClock().now_ms(), PIPELINE_HALT_METRICS)
-    return halted

@@ -11,6 +11,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import redis
+import redis.asyncio as aredis
 from redis.client import Pipeline
 
 from eros.core.keys import user_jobs_key
@@ -18,6 +19,9 @@ from eros.core.keys import user_jobs_key
 __all__ = ["forget_job", "user_jobs_key"]
 
 
-def forget_job(connection: redis.Redis | Pipeline, user_id: UUID, job_id: str) -> None:
-    """Drop a job that ended (completed, failed for good, or halted) from its user's index."""
+def forget_job(
+    connection: redis.Redis | Pipeline | aredis.client.Pipeline, user_id: UUID, job_id: str
+) -> None:
+    """Drop a job that ended (completed, failed for good, or halted) from its user's index;
+    on an asyncio pipeline, queued for its `execute`."""
     connection.srem(user_jobs_key(user_id), job_id)

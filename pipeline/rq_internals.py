@@ -5,12 +5,14 @@ hashes and queue lists inside Redis, where RQ's Python code cannot run, and the 
 and metrics read its registries in one round trip; they take every key name, prefix and
 format from here. `tests/pipeline/test_rq_contract.py` checks each against what the
 installed RQ really does, and pins the RQ versions this was checked with: an RQ upgrade
-fails there first. `eros.worker.runner` overrides a few of RQ's private worker methods;
-the same pin covers them.
+fails there first. `eros.worker.runner` overrides RQ worker methods, some of them private:
+`WORKER_OVERRIDES` lists them, the worker refuses to start when one no longer matches the
+installed RQ, and the same pin covers them.
 """
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
 
 import rq
@@ -19,6 +21,7 @@ from rq.command import PUBSUB_CHANNEL_TEMPLATE
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.utils import parse_composite_key, utcformat
+from rq.worker import Worker
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 # The RQ releases this layout was checked against (major, minor); `pyproject.toml` allows
@@ -28,13 +31,33 @@ JOB_KEY_PREFIX: str = Job.redis_job_namespace_prefix
 QUEUE_KEY_PREFIX: str = Queue.redis_queue_namespace_prefix
 # A worker's command channel; `% worker name`.
 COMMAND_CHANNEL_TEMPLATE: str = PUBSUB_CHANNEL_TEMPLATE
+# RQ worker methods the phase worker overrides; the underscored ones are RQ's private API.
+WORKER_OVERRIDES = frozenset(
+    {
+        "_finalize_failure",
+        "_handle_stopped_job",
+        "_install_signal_handlers",
+        "clean_registries",
+        "execute_job",
+        "get_heartbeat_ttl",
+        "handle_payload",
+        "handle_warm_shutdown_request",
+        "perform_job",
+        "request_stop",
+        "setup_work_horse_signals",
+        "subscribe",
+    }
+)
 
 __all__ = [
     "CHECKED_RQ_VERSIONS",
     "COMMAND_CHANNEL_TEMPLATE",
     "JOB_KEY_PREFIX",
     "QUEUE_KEY_PREFIX",
+    "WORKER_OVERRIDES",
     "execution_id",
+    "mark_stopped",
+    "mismatched_overrides",
     "queue_key",
     "rq_version",
     "scheduled_key",
@@ -78,3 +101,35 @@ def execution_id(member: str) -> tuple[str, str]:
 def timestamp(moment: datetime) -> str:
     """A time as RQ stores it in a job hash (`ended_at` and the like)."""
     return str(utcformat(moment))
+
+
+def mismatched_overrides(worker_class: type[Worker]) -> list[str]:
+    """What in `worker_class` no longer matches RQ's `Worker`: an override that is not in
+    `WORKER_OVERRIDES`, a listed one RQ no longer has, or one whose parameters differ from
+    RQ's. Empty when the worker fits the installed RQ."""
+    problems = []
+    overridden = {
+        name
+        for name, value in vars(worker_class).items()
+        if callable(value) and name != "__init__" and hasattr(Worker, name)
+    }
+    for name in sorted(overridden - WORKER_OVERRIDES):
+        problems.append(f"{name} overrides RQ's Worker but is not in WORKER_OVERRIDES")
+    for name in sorted(WORKER_OVERRIDES):
+        if not hasattr(Worker, name):
+            problems.append(f"RQ's Worker has no {name} any more")
+        elif name in overridden and _parameters(getattr(Worker, name)) != _parameters(
+            getattr(worker_class, name)
+        ):
+            problems.append(f"{name} takes other parameters than RQ's")
+    return problems
+
+
+def _parameters(method: object) -> list[tuple[str, object]]:
+    return [(p.name, p.kind) for p in inspect.signature(method).parameters.values()]  # type: ignore[arg-type]
+
+
+def mark_stopped(worker: Worker, job_id: str) -> None:
+    """Tell RQ's worker that the work horse it is about to lose was stopped on purpose, as
+    RQ's own stop-job command does: RQ then handles the job as stopped, not failed."""
+    worker._stopped_job_id = job_id

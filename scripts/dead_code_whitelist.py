@@ -53,9 +53,5 @@ _.enabled  # operator/cgroups.py
 
 # TODO(issue 12): dead, owned elsewhere. Each is defined but never used by the product
 # (only tests use some of them); the owners remove them, and then their lines here.
-_.component_scores  # core/matching/components.py: tests only
-_.rank_many  # core/matching/ranking.py: tests only
 _.is_quantity  # operator/quantity.py: the CRD validation tests' twin of CEL isQuantity
-_.halt_user_sync  # pipeline/halt.py: the sync twin, tests only
 _.duplicates  # pipeline/queue.py: EnqueueCounts field nobody reads
-_.CheckpointStore  # pipeline/checkpoint.py: tests only since worker/context.py went async

@@ -34,6 +34,9 @@ from tests.control_plane import (
     control_plane_script,
 )
 
+# The job pipeline's fixtures, for the pipeline's, the worker's and the operator's tests.
+pytest_plugins = ["tests.pipeline.fixtures"]
+
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 TEST_ACCESS_TOKEN_TTL_SECONDS = 7 * 24 * 3600
 

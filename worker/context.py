@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import time
@@ -29,10 +28,11 @@ import redis.asyncio as aredis
 import redis.exceptions
 
 from eros.core.clock import wall_ms
-from eros.core.keys import ACTIVITY_KEY, checkpoint_key, halt_key, user_jobs_key
+from eros.core.keys import ACTIVITY_KEY, checkpoint_key, halt_key
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.pipeline.checkpoint import Checkpoint
+from eros.pipeline.checkpoint import decode_checkpoint, encode_checkpoint
+from eros.pipeline.index import forget_job
 from eros.pipeline.queue import JobKey
 from eros.worker import stop
 from eros.worker.work import JobHalted, JobInterrupted, JobSuperseded, PhaseWork, StopRequested
@@ -42,25 +42,6 @@ logger = logging.getLogger(__name__)
 Result = Mapping[str, Any] | None
 # The watcher is the fallback between safe points: polling faster would only load Redis.
 WATCH_MIN_SECONDS = 0.01
-
-
-def _decode(raw: bytes | str) -> Checkpoint | None:
-    """The format of `eros.pipeline.checkpoint.CheckpointStore`."""
-    try:
-        record = json.loads(raw)
-        return Checkpoint(
-            state=dict(record["state"]),
-            job_id=str(record["job"]),
-            saved_at_ms=int(record["at"]),
-            cpu_seconds=float(record["cpu"]),
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def _encode(state: Mapping[str, Any], job_id: str, saved_at_ms: int, cpu_seconds: float) -> str:
-    record = {"state": state, "job": job_id, "at": saved_at_ms, "cpu": round(cpu_seconds, 3)}
-    return json.dumps(record, separators=(",", ":"))
 
 
 class RunContext:
@@ -123,7 +104,7 @@ class RunContext:
         raw = await self._redis.get(self._checkpoint_key)
         if raw is None:
             return None
-        checkpoint = _decode(raw)
+        checkpoint = decode_checkpoint(raw)
         if checkpoint is None:
             # A checkpoint we cannot read only costs a restart from scratch.
             logger.warning("Ignoring an unreadable checkpoint of phase %d.", int(self.phase))
@@ -136,7 +117,9 @@ class RunContext:
 
     async def save_checkpoint(self, state: Mapping[str, Any]) -> None:
         now_cpu = time.process_time()
-        payload = _encode(state, self.job_id, wall_ms(), now_cpu)
+        payload = encode_checkpoint(
+            state, job_id=self.job_id, saved_at_ms=wall_ms(), cpu_seconds=now_cpu
+        )
         await self._redis.set(
             self._checkpoint_key, payload, ex=self._settings.checkpoint_ttl_seconds
         )
@@ -226,7 +209,7 @@ class RunContext:
         """The work finished: its checkpoint is spent, and a heartbeat has nothing to halt."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.delete(self._checkpoint_key)
-            pipe.srem(user_jobs_key(self.user_id), self.job_id)
+            forget_job(pipe, self.user_id, self.job_id)
             await pipe.execute()
 
     def _on_signal(self, reason: stop.StopReason) -> None:

@@ -24,6 +24,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 import redis
+import rq
 from rq import Queue, Worker, worker_registration
 from rq.command import parse_payload
 from rq.executions import Execution
@@ -41,7 +42,7 @@ from eros.pipeline import metrics
 from eros.pipeline.index import forget_job
 from eros.pipeline.outcome import HALTED_META, HaltRecord, record_halt, requeue
 from eros.pipeline.queue import JobKey, phase_queue
-from eros.pipeline.rq_internals import started_key
+from eros.pipeline.rq_internals import mark_stopped, mismatched_overrides, started_key
 from eros.pipeline.server import ProbeServer
 from eros.worker import stop
 from eros.worker.job import HorseRuntime, set_runtime
@@ -218,7 +219,7 @@ class PhaseWorker(Worker):
             if not self.horse_pid or self.get_current_job_id() != job_id:
                 return
             self._forced = reason
-            self._stopped_job_id = job_id
+            mark_stopped(self, job_id)
         logger.warning("Job %s did not stop within its grace period; killing it.", job_id)
         self.kill_horse()
 
@@ -364,6 +365,10 @@ def run_worker(
     """Work on the phase's queue until SIGTERM (or, with `burst`, until it is empty)."""
     if not settings.redis_url:
         raise RuntimeError("EROS_REDIS_URL is not set (run `eros dev` for an embedded one)")
+    if problems := mismatched_overrides(PhaseWorker):
+        raise RuntimeError(
+            f"The installed RQ {rq.__version__} does not fit this worker: {'; '.join(problems)}."
+        )
     REGISTRY.load(settings.worker_work_modules)
     if REGISTRY.get(phase) is None:
         logger.warning(

@@ -35,11 +35,11 @@ from eros.core.phases import Phase
 from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
 from eros.operator.quantity import cpu_millicores
-from eros.pipeline.halt import halt_user_sync
 from eros.pipeline.queue import Enqueuer
 from tests.charts.chart import Rendering
 from tests.control_plane import ControlPlane, service_account_user
 from tests.operator_process import OperatorProcess, eventually
+from tests.pipeline.fixtures import halt_jobs
 
 GROUP = "eros.dev"
 VERSION = "v1alpha1"
@@ -108,10 +108,9 @@ class Activity:
         heartbeat route does."""
         at = now_ms()
         outcomes = asyncio.run(self._heartbeats(users, at))
-        with sync_redis(self.url) as client:
-            for user, outcome in zip(users, outcomes, strict=True):
-                if outcome.has_jobs:
-                    halt_user_sync(client, self.settings, user, at)
+        for user, outcome in zip(users, outcomes, strict=True):
+            if outcome.has_jobs:
+                halt_jobs(self.url, self.settings, user, at)
 
     async def _heartbeats(self, users: Sequence[uuid.UUID], at_ms: int) -> list[Any]:
         client = aredis.Redis.from_url(self.url)

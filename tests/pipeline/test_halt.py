@@ -3,12 +3,14 @@ running jobs, in one round trip."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
+import redis.asyncio as aredis
 from rq.command import parse_payload
 from rq.job import Job, JobStatus
 
@@ -16,21 +18,27 @@ from eros.core.keys import RECENT_HALTS_KEY, halt_key, user_jobs_key
 from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.pipeline.halt import HaltedJob, halt_user_sync
+from eros.pipeline import metrics
+from eros.pipeline.halt import HaltedJob, HaltMetrics, RedisHalter
 from eros.pipeline.queue import JobKey, phase_queue
 from eros.pipeline.rq_internals import queue_key
+from tests.pipeline.fixtures import Halt
 
 NOW_MS = 1_800_000_000_000
+_COUNTED = HaltMetrics(metrics.JOBS_HALTED, metrics.HALT_LATENCY)
 
 
 def test_halting_cancels_every_queued_job_of_the_user_and_only_theirs(
-    enqueue: Callable[..., JobKey], redis_client: redis.Redis, pipeline_settings: Settings
+    halt: Halt,
+    enqueue: Callable[..., JobKey],
+    redis_client: redis.Redis,
+    pipeline_settings: Settings,
 ) -> None:
     light = enqueue(Phase.LIGHT)
     medium = enqueue(Phase.MEDIUM, user_id=light.user_id, idle_since_ms=light.idle_since_ms)
     other = enqueue(Phase.LIGHT)
 
-    halted = halt_user_sync(redis_client, pipeline_settings, light.user_id, NOW_MS)
+    halted = halt(light.user_id, NOW_MS)
 
     assert sorted(halted, key=lambda job: job.job_id) == sorted(
         [HaltedJob(light.id, "queued"), HaltedJob(medium.id, "queued")], key=lambda j: j.job_id
@@ -54,15 +62,21 @@ def test_halting_cancels_every_queued_job_of_the_user_and_only_theirs(
 
 
 def test_a_second_heartbeat_finds_nothing_left_to_halt(
-    enqueue: Callable[..., JobKey], redis_client: redis.Redis, pipeline_settings: Settings
+    halt: Halt,
+    enqueue: Callable[..., JobKey],
+    redis_client: redis.Redis,
+    pipeline_settings: Settings,
 ) -> None:
     key = enqueue()
-    assert len(halt_user_sync(redis_client, pipeline_settings, key.user_id, NOW_MS)) == 1
-    assert halt_user_sync(redis_client, pipeline_settings, key.user_id, NOW_MS + 1) == []
+    assert len(halt(key.user_id, NOW_MS)) == 1
+    assert halt(key.user_id, NOW_MS + 1) == []
 
 
 def test_a_job_waiting_for_a_retry_is_cancelled_too(
-    enqueue: Callable[..., JobKey], redis_client: redis.Redis, pipeline_settings: Settings
+    halt: Halt,
+    enqueue: Callable[..., JobKey],
+    redis_client: redis.Redis,
+    pipeline_settings: Settings,
 ) -> None:
     key = enqueue()
     queue = phase_queue(redis_client, from_settings(pipeline_settings), Phase.LIGHT)
@@ -71,28 +85,30 @@ def test_a_job_waiting_for_a_retry_is_cancelled_too(
     job.set_status(JobStatus.SCHEDULED)
     queue.schedule_job(job, datetime.now(UTC) + timedelta(minutes=1))
 
-    assert halt_user_sync(redis_client, pipeline_settings, key.user_id, NOW_MS) == [
-        HaltedJob(key.id, "queued")
-    ]
+    assert halt(key.user_id, NOW_MS) == [HaltedJob(key.id, "queued")]
     assert not queue.scheduled_job_registry.get_job_ids()
     assert job.get_status() is JobStatus.CANCELED
 
 
 def test_a_dequeued_job_not_yet_started_is_left_to_its_start_guard(
-    enqueue: Callable[..., JobKey], redis_client: redis.Redis, pipeline_settings: Settings
+    halt: Halt,
+    enqueue: Callable[..., JobKey],
+    redis_client: redis.Redis,
+    pipeline_settings: Settings,
 ) -> None:
     key = enqueue()
     name = pipeline_settings.phase_queues[0]
     # What a worker's BLMOVE does just before the job starts.
     redis_client.lmove(queue_key(name), f"{queue_key(name)}:intermediate")
-    assert halt_user_sync(redis_client, pipeline_settings, key.user_id, NOW_MS) == [
-        HaltedJob(key.id, "starting")
-    ]
+    assert halt(key.user_id, NOW_MS) == [HaltedJob(key.id, "starting")]
     assert redis_client.get(halt_key(key.id)) == str(NOW_MS).encode()
 
 
 def test_a_running_job_gets_rqs_own_stop_job_command(
-    enqueue: Callable[..., JobKey], redis_client: redis.Redis, pipeline_settings: Settings
+    halt: Halt,
+    enqueue: Callable[..., JobKey],
+    redis_client: redis.Redis,
+    pipeline_settings: Settings,
 ) -> None:
     key = enqueue()
     job = Job.fetch(key.id, connection=redis_client)
@@ -102,9 +118,7 @@ def test_a_running_job_gets_rqs_own_stop_job_command(
     pubsub.subscribe("rq:pubsub:w1")
     assert pubsub.get_message(timeout=1)["type"] == "subscribe"
 
-    assert halt_user_sync(redis_client, pipeline_settings, key.user_id, NOW_MS) == [
-        HaltedJob(key.id, "running")
-    ]
+    assert halt(key.user_id, NOW_MS) == [HaltedJob(key.id, "running")]
     message = pubsub.get_message(timeout=5)
     pubsub.close()
     assert message is not None
@@ -114,35 +128,42 @@ def test_a_running_job_gets_rqs_own_stop_job_command(
 
 
 def test_jobs_that_already_ended_are_not_counted(
-    enqueue: Callable[..., JobKey], redis_client: redis.Redis, pipeline_settings: Settings
+    halt: Halt,
+    enqueue: Callable[..., JobKey],
+    redis_client: redis.Redis,
+    pipeline_settings: Settings,
 ) -> None:
     key = enqueue()
     redis_client.hset(Job.key_for(key.id), "status", "finished")
     redis_client.sadd(user_jobs_key(key.user_id), "p1-gone-0")
-    assert halt_user_sync(redis_client, pipeline_settings, key.user_id, NOW_MS) == []
+    assert halt(key.user_id, NOW_MS) == []
     assert not redis_client.exists(user_jobs_key(key.user_id))
 
 
-class _CountingRedis(redis.Redis):
+class _CountingRedis(aredis.Redis):
     """The real client, counting the commands it sends (each one a round trip here)."""
 
     sent: list[str]
 
-    def execute_command(self, *args: Any, **options: Any) -> Any:
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
         self.sent.append(str(args[0]))
-        return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        return await super().execute_command(*args, **options)
 
 
 def test_the_halt_takes_one_round_trip(
     enqueue: Callable[..., JobKey], redis_url: str, pipeline_settings: Settings
 ) -> None:
     key = enqueue()
-    client = _CountingRedis.from_url(redis_url)
-    assert isinstance(client, _CountingRedis)
-    client.sent = []
-    halt_user_sync(client, pipeline_settings, key.user_id, NOW_MS)  # loads the script
-    enqueue(user_id=key.user_id, idle_since_ms=key.idle_since_ms + 1)
-    client.sent = []
-    assert len(halt_user_sync(client, pipeline_settings, key.user_id, NOW_MS)) == 1
-    assert client.sent == ["EVALSHA"]
-    client.close()
+
+    async def halt_twice() -> list[str]:
+        client = _CountingRedis.from_url(redis_url)
+        client.sent = []
+        halter = RedisHalter(client, pipeline_settings, counted=_COUNTED)
+        await halter.halt(key.user_id, NOW_MS)  # loads the script
+        enqueue(user_id=key.user_id, idle_since_ms=key.idle_since_ms + 1)
+        client.sent = []
+        assert len(await halter.halt(key.user_id, NOW_MS)) == 1
+        await client.aclose()
+        return client.sent
+
+    assert asyncio.run(halt_twice()) == ["EVALSHA"]

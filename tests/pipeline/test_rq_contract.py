@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 import redis
@@ -16,6 +17,7 @@ import rq
 from rq import Queue
 from rq.command import send_command
 from rq.job import Job, JobStatus
+from rq.worker import Worker
 
 from eros.core.keys import ACTIVITY_KEY
 from eros.core.phase_config import from_settings
@@ -27,12 +29,15 @@ from eros.pipeline.rq_internals import (
     COMMAND_CHANNEL_TEMPLATE,
     JOB_KEY_PREFIX,
     execution_id,
+    mark_stopped,
+    mismatched_overrides,
     queue_key,
     rq_version,
     started_key,
     timestamp,
     workers_key,
 )
+from eros.worker.runner import PhaseWorker
 
 
 def test_the_installed_rq_is_one_this_layout_was_checked_with() -> None:
@@ -92,3 +97,32 @@ def test_an_execution_member_is_the_job_and_execution_ids() -> None:
 def test_times_are_written_as_rq_parses_them() -> None:
     moment = datetime(2026, 12, 6, 12, 0, 1, 250000, tzinfo=UTC)
     assert rq.utils.utcparse(timestamp(moment)) == moment
+
+
+def test_every_worker_override_matches_a_method_of_the_installed_rq() -> None:
+    assert mismatched_overrides(PhaseWorker) == []
+
+
+def test_an_override_with_other_parameters_than_rqs_is_reported() -> None:
+    class Drifted(PhaseWorker):
+        def perform_job(self, job: Job) -> bool:  # type: ignore[override]
+            return True
+
+    assert mismatched_overrides(Drifted) == ["perform_job takes other parameters than RQ's"]
+
+
+def test_an_unlisted_override_is_reported() -> None:
+    class Unlisted(PhaseWorker):
+        def work(self, *args: Any, **kwargs: Any) -> bool:
+            return True
+
+    assert mismatched_overrides(Unlisted) == [
+        "work overrides RQ's Worker but is not in WORKER_OVERRIDES"
+    ]
+
+
+def test_a_stopped_job_is_marked_where_rqs_worker_reads_it(redis_client: redis.Redis) -> None:
+    worker = Worker(["eros-contract"], connection=redis_client)
+    assert worker._stopped_job_id is None
+    mark_stopped(worker, "p1-job")
+    assert worker._stopped_job_id == "p1-job"

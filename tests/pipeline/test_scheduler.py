@@ -24,9 +24,9 @@ from eros.core.offpeak import OffPeakWindow
 from eros.core.phase_config import PhaseConfigFollower, from_settings, parse_followers, publish
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.pipeline.halt import halt_user_sync
 from eros.pipeline.queue import JobKey, phase_queue
 from eros.pipeline.scheduler import DEEPEST_FIRST, Scheduler, crossing_bounds
+from tests.pipeline.fixtures import Halt, wait_until
 
 MINUTE_MS = 60_000
 UTC_MIDNIGHT_MS = 1_700_006_400_000  # 2023-11-15T00:00:00Z
@@ -236,6 +236,7 @@ def test_a_phase_restricted_to_off_peak_hours_waits_for_its_window(
 
 
 def test_a_halted_user_idle_again_gets_a_new_job_for_the_new_idle_period(
+    halt: Halt,
     make_scheduler: Callable[..., Scheduler],
     redis_client: redis.Redis,
     pipeline_settings: Settings,
@@ -248,7 +249,7 @@ def test_a_halted_user_idle_again_gets_a_new_job_for_the_new_idle_period(
     _activity(redis_client, user, first_idle)
     clock.advance(seconds=10 * 60)
     scheduler.tick()
-    halted = halt_user_sync(redis_client, pipeline_settings, user, clock.now_ms())
+    halted = halt(user, clock.now_ms())
     assert [job.state for job in halted] == ["queued"]
     _activity(redis_client, user, clock.now_ms())
     second_idle = clock.now_ms()
@@ -273,8 +274,6 @@ def test_a_standby_scheduler_takes_over_when_the_active_one_stops(
     assert active.tick().leader
     assert not standby.tick().leader
     # The active one dies without releasing: the standby waits out the lease, then leads.
-    from tests.worker.conftest import wait_until
-
     wait_until(lambda: standby.tick().leader, what="the takeover")
     assert redis_client.get(SCHEDULER_LEASE_KEY) == b"standby"
     assert not active.tick().leader

@@ -1,4 +1,5 @@
-"""Fixtures of the job pipeline's tests: fast settings, real worker processes, idle users."""
+"""Fixtures of the worker's tests: real worker processes (the pipeline's fixtures are in
+tests/pipeline/fixtures.py)."""
 
 from __future__ import annotations
 
@@ -8,55 +9,22 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
 
 import pytest
 import redis
 
-from eros.core.keys import ACTIVITY_KEY
-from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.pipeline.queue import Enqueuer, JobKey
 from eros.worker.work import REGISTRY
 from tests.conftest import TEST_JWT_SECRET
+from tests.pipeline.fixtures import FAST_PIPELINE
 from tests.worker import cpu_work
 
-WAIT_TIMEOUT_SECONDS = 45.0
-WAIT_INTERVAL_SECONDS = 0.02
 STOP_TIMEOUT_SECONDS = 15.0
-# Short intervals, so that abandonment, polling and retries happen within a test.
-FAST_PIPELINE: dict[str, Any] = {
-    "worker_heartbeat_seconds": 1,
-    "worker_abandoned_after_seconds": 3,
-    "halt_poll_seconds": 0.05,
-    "halt_grace_seconds": 3.0,
-    "checkpoint_cpu_seconds": 0.02,
-    "worker_shutdown_grace_seconds": 10.0,
-    "job_retry_max": 2,
-    "job_retry_backoff_seconds": [1],
-    "recovery_interval_seconds": 0.5,
-    "worker_work_modules": ["tests.worker.cpu_work"],
-}
 LONG_WORK = {cpu_work.STEPS_ENV: "100000"}
-
-
-def wait_until(
-    predicate: Callable[[], Any], *, timeout: float = WAIT_TIMEOUT_SECONDS, what: str = "condition"
-) -> Any:
-    """Poll until `predicate()` is truthy and return it; fail the test after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(WAIT_INTERVAL_SECONDS)
 
 
 def settings_env(settings: Settings, overrides: dict[str, Any]) -> dict[str, str]:
@@ -70,11 +38,6 @@ def settings_env(settings: Settings, overrides: dict[str, Any]) -> dict[str, str
     for name, value in overrides.items():
         env[f"EROS_{name.upper()}"] = json.dumps(value) if isinstance(value, list) else str(value)
     return env
-
-
-@pytest.fixture
-def pipeline_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update=FAST_PIPELINE)
 
 
 @pytest.fixture
@@ -170,21 +133,3 @@ def start_worker(
         if pid > 0:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-@pytest.fixture
-def enqueue(redis_client: redis.Redis, pipeline_settings: Settings) -> Callable[..., JobKey]:
-    """Make a user idle since `idle_since_ms` and enqueue their job for `phase`."""
-    enqueuer = Enqueuer(redis_client, pipeline_settings)
-
-    def make(
-        phase: Phase = Phase.LIGHT, *, user_id: UUID | None = None, idle_since_ms: int | None = None
-    ) -> JobKey:
-        user_id = user_id or uuid4()
-        idle_since_ms = idle_since_ms or time.time_ns() // 1_000_000 - 3_600_000
-        redis_client.zadd(ACTIVITY_KEY, {user_id.bytes: idle_since_ms})
-        counts = enqueuer.enqueue(phase, [(user_id.bytes, idle_since_ms)])
-        assert counts.enqueued == 1
-        return JobKey(user_id, phase, idle_since_ms)
-
-    return make

@@ -26,8 +26,8 @@ from eros.worker.context import RunContext
 from eros.worker.phases import DeepPhase, LightPhase, MediumPhase, register_work
 from eros.worker.work import JobHalted, WorkRegistry
 from tests.fake_anthropic import FakeAnthropic, Reply
+from tests.pipeline.fixtures import wait_until
 from tests.worker.analysis_support import act, earlier, people, run_phase
-from tests.worker.conftest import wait_until
 
 CLAUDE_TIMEOUT_SECONDS = 0.3
 

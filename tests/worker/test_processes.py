@@ -22,7 +22,8 @@ from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.pipeline.queue import JobKey, phase_queue
 from tests.conftest import free_port
-from tests.worker.conftest import FAST_PIPELINE, WorkerProcess, settings_env, wait_until
+from tests.pipeline.fixtures import FAST_PIPELINE, wait_until
+from tests.worker.conftest import WorkerProcess, settings_env
 
 
 def _get(port: int, path: str) -> str | None:

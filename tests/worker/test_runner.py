@@ -20,13 +20,13 @@ from eros.core.keys import ACTIVITY_KEY, checkpoint_key, halt_key, user_jobs_key
 from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.pipeline.checkpoint import CheckpointStore
-from eros.pipeline.halt import halt_user_sync
+from eros.pipeline.checkpoint import decode_checkpoint
 from eros.pipeline.queue import JobKey, phase_queue
 from eros.pipeline.recovery import recover_abandoned
 from tests.conftest import Account
+from tests.pipeline.fixtures import Halt, wait_until
 from tests.worker import cpu_work
-from tests.worker.conftest import LONG_WORK, WorkerProcess, wait_until
+from tests.worker.conftest import LONG_WORK, WorkerProcess
 
 
 def _status(client: redis.Redis, job_id: str) -> JobStatus:
@@ -47,10 +47,8 @@ def _starts(client: redis.Redis, job_id: str) -> list[int]:
     return [int(step) for step in client.lrange(cpu_work.starts_key(job_id), 0, -1)]
 
 
-def _checkpoint_step(client: redis.Redis, settings: Settings, key: JobKey) -> int:
-    checkpoint = CheckpointStore(client, settings.checkpoint_ttl_seconds).load(
-        key.phase, key.user_id
-    )
+def _checkpoint_step(client: redis.Redis, key: JobKey) -> int:
+    checkpoint = decode_checkpoint(client.get(checkpoint_key(int(key.phase), key.user_id)))
     assert checkpoint is not None
     return int(checkpoint.state["step"])
 
@@ -93,6 +91,7 @@ def test_a_job_with_no_registered_work_completes_saying_so(
 
 
 def test_halting_a_running_job_stops_it_and_keeps_its_progress(
+    halt: Halt,
     start_worker: Callable[..., WorkerProcess],
     enqueue: Callable[..., JobKey],
     redis_client: redis.Redis,
@@ -102,7 +101,7 @@ def test_halting_a_running_job_stops_it_and_keeps_its_progress(
     start_worker(phase=1, env=LONG_WORK)
     _running(redis_client, key)
     received_at = time.time_ns() // 1_000_000
-    halted = halt_user_sync(redis_client, pipeline_settings, key.user_id, received_at)
+    halted = halt(key.user_id, received_at)
     assert [(job.job_id, job.state) for job in halted] == [(key.id, "running")]
 
     wait_until(lambda: _status(redis_client, key.id) is JobStatus.STOPPED, what="the halt")
@@ -112,7 +111,7 @@ def test_halting_a_running_job_stops_it_and_keeps_its_progress(
     assert job.id not in FailedJobRegistry(
         queue=phase_queue(redis_client, from_settings(pipeline_settings), Phase.LIGHT)
     )
-    step = _checkpoint_step(redis_client, pipeline_settings, key)
+    step = _checkpoint_step(redis_client, key)
     assert step >= 3
     # The halt cancelled the job where it was and saved its latest safe point: at most the
     # step whose trace was being written when the signal came is done again.
@@ -150,6 +149,7 @@ def test_a_running_job_stops_when_its_user_is_active_again_without_any_halter(
 
 
 def test_a_halted_job_resumes_from_its_checkpoint_in_the_users_next_idle_period(
+    halt: Halt,
     start_worker: Callable[..., WorkerProcess],
     enqueue: Callable[..., JobKey],
     redis_client: redis.Redis,
@@ -160,9 +160,9 @@ def test_a_halted_job_resumes_from_its_checkpoint_in_the_users_next_idle_period(
     first = enqueue(Phase.LIGHT)
     start_worker(phase=1, env=env)
     _running(redis_client, first, at_least=2)
-    halt_user_sync(redis_client, pipeline_settings, first.user_id, time.time_ns() // 1_000_000)
+    halt(first.user_id, time.time_ns() // 1_000_000)
     wait_until(lambda: _status(redis_client, first.id) is JobStatus.STOPPED, what="the halt")
-    saved = _checkpoint_step(redis_client, pipeline_settings, first)
+    saved = _checkpoint_step(redis_client, first)
     assert 0 < saved < steps
 
     # The user went away again: a new idle period, a new job, the same checkpoint.
@@ -194,7 +194,7 @@ def test_sigterm_drains_the_running_job_back_to_its_queue_with_a_checkpoint(
     assert phase_queue(
         redis_client, from_settings(pipeline_settings), Phase.MEDIUM
     ).get_job_ids() == [key.id]
-    saved = _checkpoint_step(redis_client, pipeline_settings, key)
+    saved = _checkpoint_step(redis_client, key)
     assert saved == _progress(redis_client, key.id)
     # Still the user's pending job: a heartbeat now would halt it.
     assert redis_client.sismember(user_jobs_key(key.user_id), key.id)
@@ -229,7 +229,7 @@ def test_a_sigkilled_workers_job_is_found_abandoned_and_resumes_from_its_checkpo
     )
     assert report == 1
     assert _status(redis_client, key.id) is JobStatus.QUEUED
-    saved = _checkpoint_step(redis_client, pipeline_settings, key)
+    saved = _checkpoint_step(redis_client, key)
     # Only the steps since the last checkpoint are lost.
     assert 0 < saved <= _progress(redis_client, key.id)
 

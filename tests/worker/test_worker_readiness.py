@@ -17,8 +17,9 @@ from eros.core.phases import Phase
 from eros.pipeline.queue import JobKey
 from eros.pipeline.server import HEALTH_PATH, READY_PATH
 from tests.conftest import free_port
+from tests.pipeline.fixtures import wait_until
 from tests.worker import cpu_work
-from tests.worker.conftest import WorkerProcess, wait_until
+from tests.worker.conftest import WorkerProcess
 
 logger = logging.getLogger(__name__)
 
