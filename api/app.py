@@ -11,7 +11,6 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import psycopg
 import redis.exceptions
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -35,15 +34,16 @@ from eros.api.routes import (
     interactions,
     matches,
     metrics,
+    moderation,
+    privacy,
     profiles,
     quality,
     reports,
 )
 from eros.core import __version__
 from eros.core.activity import prune_inactive
-from eros.core.clock import Clock, SystemClock, utc_from_ms
+from eros.core.clock import Clock, SystemClock
 from eros.core.database import async_pool
-from eros.core.idempotency import prune_expired
 from eros.core.llm import assistant_client
 from eros.core.phase_config import AsyncPhaseConfigFollower
 from eros.core.redis_client import async_redis
@@ -58,7 +58,8 @@ PRUNE_INTERVAL_SECONDS = 300.0
 
 
 async def _prune_forever(app: FastAPI) -> None:
-    """Every few minutes: forget long-inactive users and expired idempotency keys."""
+    """Every few minutes: forget long-inactive users. (Expired idempotency keys are the
+    retention job's, on the workers' budget: eros.core.retention.)"""
     settings: Settings = app.state.settings
     while True:
         await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
@@ -68,12 +69,6 @@ async def _prune_forever(app: FastAPI) -> None:
             )
         except redis.exceptions.RedisError:
             logger.warning("Could not prune inactive users; Redis is unavailable.")
-        try:
-            # `claim` prunes a user's own expired keys; this catches users who stopped writing.
-            async with app.state.db.connection() as conn:
-                await prune_expired(conn, utc_from_ms(app.state.clock.now_ms()))
-        except psycopg.Error:
-            logger.warning("Could not prune expired idempotency keys; PostgreSQL is unavailable.")
 
 
 @asynccontextmanager
@@ -159,11 +154,13 @@ def create_app(
             eros,
             quality,
             profiles,
+            privacy,
             daily,
             matches,
             interactions,
             blocks,
             reports,
+            moderation,
             assistant,
         )
     ]

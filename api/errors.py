@@ -16,6 +16,7 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from eros.api.route_templates import RouteTemplates
 from eros.core.assistant import ConversationNotFound
 from eros.core.errors import (
     ConflictError,
@@ -192,11 +193,26 @@ async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", "The request is not valid.", details)
 
 
-async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers, from the OpenAPI document (built once).
+    Starlette names only those of the first route matching the path, and FastAPI makes one
+    route per method, so its own `Allow` missed the others."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
+    template = RouteTemplates(list(paths)).match(request.url.path)
+    methods = {method.upper() for method in paths.get(template, {})}
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
+    return ", ".join(sorted(methods))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    return error_response(exc.status_code, code, message, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
+from uuid import UUID
 
+import redis.asyncio as aredis
 from fastapi import Depends
 
 from eros.api.deps import ClockDep, CurrentUser, RedisDep, SettingsDep
@@ -18,7 +20,7 @@ from eros.api.guards import require_active_account
 from eros.core.ratelimit import RateLimit, hit
 from eros.core.settings import Settings
 
-__all__ = ["WriteKind", "enforce", "guarded_write", "limit", "rule_for"]
+__all__ = ["RateLimited", "WriteKind", "charge", "enforce", "guarded_write", "limit", "rule_for"]
 
 SECONDS_PER_MINUTE = 60.0
 SECONDS_PER_HOUR = 3600.0
@@ -57,14 +59,18 @@ class RateLimited(ApiError):
         )
 
 
+async def charge(redis: aredis.Redis, rule: RateLimit, subject: UUID | str, now_ms: int) -> None:
+    """Count one request against `rule` for `subject`; 429 with `Retry-After` when over."""
+    decision = await hit(redis, rule, subject, now_ms)
+    if not decision.allowed:
+        raise RateLimited(rule, decision.retry_after_seconds)
+
+
 async def enforce(
     kind: WriteKind, claims: CurrentUser, redis: RedisDep, settings: SettingsDep, clock: ClockDep
 ) -> None:
     """Count one request of `kind`; raise 429 with `Retry-After` when over the limit."""
-    rule = rule_for(kind, settings)
-    decision = await hit(redis, rule, claims.user_id, clock.now_ms())
-    if not decision.allowed:
-        raise RateLimited(rule, decision.retry_after_seconds)
+    await charge(redis, rule_for(kind, settings), claims.user_id, clock.now_ms())
 
 
 def limit(kind: WriteKind) -> Callable[..., Awaitable[None]]:

@@ -41,6 +41,7 @@ from loadgen import LoadResult, build_request, run_load
 from eros.core.activity import ACTIVITY_KEY, count_users_per_phase
 
 BENCH_JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
+BENCH_MAX_HTTP_USERS = 2000
 BASELINE_APP = """
 import os, time
 import redis.asyncio as aredis
@@ -88,6 +89,9 @@ def measure_http(
         "EROS_REDIS_URL": redis_url,
         "EROS_DATABASE_URL": database_url,
         "EROS_LOG_LEVEL": "INFO",
+        # Every benchmark user registers and logs in from this one address.
+        "EROS_REGISTER_PER_ADDRESS_PER_HOUR": str(BENCH_MAX_HTTP_USERS),
+        "EROS_LOGIN_PER_ADDRESS_PER_MINUTE": str(BENCH_MAX_HTTP_USERS),
     }
     eros_port, base_port = free_port(), free_port()
     (workdir / "baseline_app.py").write_text(BASELINE_APP)
@@ -122,17 +126,18 @@ def measure_http(
     try:
         wait_ready(f"http://127.0.0.1:{eros_port}/health")
         wait_ready(f"http://127.0.0.1:{base_port}/")  # a 404 from the baseline means it is up
-        users = min(args.http_users, 2000)
+        users = min(args.http_users, BENCH_MAX_HTTP_USERS)
         tokens = []
         for i in range(users):
-            body = post_json(
+            credentials = {
+                "email": f"bench{i}-{uuid.uuid4().hex[:6]}@example.com",
+                "password": "benchmark-password",
+            }
+            post_json(
                 f"http://127.0.0.1:{eros_port}/api/v1/auth/register",
-                {
-                    "email": f"bench{i}-{uuid.uuid4().hex[:6]}@example.com",
-                    "password": "benchmark-password",
-                    "name": "Bench",
-                },
+                {**credentials, "name": "Bench"},
             )
+            body = post_json(f"http://127.0.0.1:{eros_port}/api/v1/auth/login", credentials)
             tokens.append(str(body["accessToken"]))
         payload = b'{"appActive":true,"screenOn":true}'
         eros_requests = [

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from eros.cli.moderation import add_moderation_commands
 from eros.core import __version__
 
 Handler = Callable[[argparse.Namespace], int]
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     demote = user_commands.add_parser("demote", help="Make an admin a regular user again.")
     demote.add_argument("email")
     demote.set_defaults(handler=_run_demote)
+    add_moderation_commands(commands)
     return parser
 
 

@@ -11,17 +11,16 @@ from uuid import UUID, uuid4
 
 import psycopg
 from psycopg import AsyncConnection
-from psycopg.errors import UniqueViolation
 from psycopg.rows import DictRow, dict_row
 
 from eros.core.database import AsyncPool
 from eros.core.errors import (
     AccountDisabled,
-    ConflictError,
     UnauthenticatedError,
 )
 from eros.core.passwords import hash_password, verify_password
 from eros.core.tokens import Role, hash_refresh_token, new_refresh_token
+from eros.core.visibility import account_enabled, enabled_flag_sql
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +31,6 @@ class User:
     email: str
     name: str
     role: Role
-    is_active: bool
     created_at: datetime
 
     @classmethod
@@ -42,7 +40,6 @@ class User:
             email=row["email"],
             name=row["name"],
             role=Role(row["role"]),
-            is_active=row["is_active"],
             created_at=row["created_at"],
         )
 
@@ -54,31 +51,39 @@ class IssuedRefreshToken:
     expires_at: datetime
 
 
-_USER_COLUMNS = "id, email, name, role, is_active, created_at"
+# Whether an account is in good standing is the visibility rule's to say, not a column.
+_USER_COLUMNS = "id, email, name, role, created_at"
 
 
-async def register(pool: AsyncPool, email: str, password: str, name: str) -> User:
+async def register(pool: AsyncPool, email: str, password: str, name: str) -> User | None:
+    """Create an account; None, changing nothing, when the address already has one.
+
+    The caller must answer both alike (an answer that differs tells anyone whether an
+    address has an account), so both pay for the hash and one INSERT.
+    """
     # argon2 is deliberately slow (tens of ms): off the event loop, or every login would
     # stall every heartbeat the process is serving.
     password_hash = await asyncio.to_thread(hash_password, password)
-    try:
-        async with pool.connection() as conn:
-            cur = await conn.execute(
-                f"INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, %s, %s) "
-                f"RETURNING {_USER_COLUMNS}",
-                (uuid4(), email, password_hash, name),
-            )
-            row = await cur.fetchone()
-    except UniqueViolation as exc:
-        raise ConflictError("email_taken", "An account with this email already exists.") from exc
-    assert row is not None
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT DO NOTHING RETURNING {_USER_COLUMNS}",
+            (uuid4(), email, password_hash, name),
+        )
+        row = await cur.fetchone()
+    if row is None:
+        # Where a mailer would tell the owner ("someone tried to register with your
+        # address"); the log carries no address, only that it happened.
+        logger.info("A registration was attempted with the address of an existing account.")
+        return None
     return User.from_row(row)
 
 
 async def authenticate(pool: AsyncPool, email: str, password: str) -> User:
     async with pool.connection() as conn:
         cur = await conn.execute(
-            f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower(%s)",
+            f"SELECT {_USER_COLUMNS}, password_hash, {enabled_flag_sql('users.id')} AS enabled "
+            "FROM users WHERE lower(email) = lower(%s)",
             (email,),
         )
         row = await cur.fetchone()
@@ -86,9 +91,19 @@ async def authenticate(pool: AsyncPool, email: str, password: str) -> User:
     if not await asyncio.to_thread(verify_password, stored, password) or row is None:
         raise UnauthenticatedError("invalid_credentials", "Email or password is incorrect.")
     user = User.from_row(row)
-    if not user.is_active:
+    if not row["enabled"]:
         raise AccountDisabled
     return user
+
+
+async def refresh_token_owner(pool: AsyncPool, token: str) -> UUID | None:
+    """Whose refresh token this is (None: unknown), for the per-user refresh limit."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT user_id FROM refresh_tokens WHERE token_hash = %s", (hash_refresh_token(token),)
+        )
+        row = await cur.fetchone()
+    return row["user_id"] if row is not None else None
 
 
 async def _insert_refresh_token(
@@ -144,7 +159,7 @@ async def rotate_refresh_token(
                     "refresh_token_expired", "The refresh token has expired."
                 )
             user = User.from_row(row)
-            if not user.is_active:
+            if not await account_enabled(conn, user.id):
                 raise AccountDisabled
             await conn.execute(
                 "UPDATE refresh_tokens SET used_at = %s WHERE id = %s", (now, row["token_id"])

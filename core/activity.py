@@ -17,7 +17,7 @@ import redis
 import redis.asyncio as aredis
 from redis.commands.core import AsyncScript
 
-from eros.core.keys import ACTIVITY_KEY, user_jobs_key
+from eros.core.keys import ACTIVITY_KEY, SESSION_START_KEY, user_jobs_key
 from eros.core.phases import Phase, phase_for_idle, phase_score_bounds
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ __all__ = [
     "get_last_active",
     "prune_inactive",
     "record_heartbeat",
+    "session_duration_ms",
 ]
 
 
@@ -49,17 +50,37 @@ class ActivityRecord:
     last_active_ms: int | None
     idle_ms: int
     phase: Phase
+    session_ms: int = 0
 
 
 def _idle(previous_ms: int | None, now_ms: int) -> int:
     return 0 if previous_ms is None else max(0, now_ms - previous_ms)
 
 
+def session_duration_ms(
+    session_start_ms: int | None, last_active_ms: int | None, now_ms: int, gap_ms: int
+) -> int:
+    """How long the current session has lasted: 0 once the user has been idle `gap_ms`
+    (the session is over). A session that began before starts were recorded counts
+    from the last activity."""
+    if last_active_ms is None or now_ms - last_active_ms >= gap_ms:
+        return 0
+    start = last_active_ms if session_start_ms is None else min(session_start_ms, last_active_ms)
+    return max(0, now_ms - start)
+
+
 # ZSCORE, ZADD GT and EXISTS in one command: a three-command pipeline costs the API about
 # twice the client-side CPU of one command, and the heartbeat is the API's hottest request.
+# A session starts when an active beat follows an idle spell of at least ARGV[4] ms (the
+# phase 1 threshold) or none at all; only then is its start written.
 _HEARTBEAT_LUA = """
 local previous = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if ARGV[3] == '1' then redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1]) end
+if ARGV[3] == '1' then
+  redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+  if not previous or tonumber(ARGV[2]) - tonumber(previous) >= tonumber(ARGV[4]) then
+    redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+  end
+end
 return {previous, redis.call('EXISTS', KEYS[2])}
 """
 
@@ -80,8 +101,8 @@ async def record_heartbeat(
     backgrounded app (`active=False`) only reads.
     """
     previous_raw, jobs = await _heartbeat_script(client)(
-        keys=[ACTIVITY_KEY, user_jobs_key(user_id)],
-        args=[user_id.bytes, now_ms, 1 if active else 0],
+        keys=[ACTIVITY_KEY, user_jobs_key(user_id), SESSION_START_KEY],
+        args=[user_id.bytes, now_ms, 1 if active else 0, _session_gap_ms(thresholds_seconds)],
     )
     previous = None if previous_raw is None else int(float(previous_raw))
     idle_ms = _idle(previous, now_ms)
@@ -91,6 +112,10 @@ async def record_heartbeat(
         phase=phase_for_idle(idle_ms, thresholds_seconds) if previous is not None else Phase.ACTIVE,
         has_jobs=bool(jobs),
     )
+
+
+def _session_gap_ms(thresholds_seconds: Sequence[int]) -> int:
+    return thresholds_seconds[0] * 1000
 
 
 _scripts: weakref.WeakKeyDictionary[aredis.Redis, AsyncScript] = weakref.WeakKeyDictionary()
@@ -106,11 +131,24 @@ def _heartbeat_script(client: aredis.Redis) -> AsyncScript:
 async def get_last_active(
     client: aredis.Redis, user_id: UUID, now_ms: int, thresholds_seconds: Sequence[int]
 ) -> ActivityRecord:
-    score = await client.zscore(ACTIVITY_KEY, user_id.bytes)
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.zscore(ACTIVITY_KEY, user_id.bytes)
+        pipe.zscore(SESSION_START_KEY, user_id.bytes)
+        score, started = await pipe.execute()
     last = None if score is None else int(score)
     idle_ms = _idle(last, now_ms)
     phase = phase_for_idle(idle_ms, thresholds_seconds) if last is not None else Phase.ACTIVE
-    return ActivityRecord(last_active_ms=last, idle_ms=idle_ms, phase=phase)
+    return ActivityRecord(
+        last_active_ms=last,
+        idle_ms=idle_ms,
+        phase=phase,
+        session_ms=session_duration_ms(
+            None if started is None else int(started),
+            last,
+            now_ms,
+            _session_gap_ms(thresholds_seconds),
+        ),
+    )
 
 
 def _phase_ranges(thresholds_seconds: Sequence[int], now_ms: int) -> list[tuple[float, float]]:
@@ -141,6 +179,9 @@ async def prune_inactive(client: aredis.Redis, now_ms: int, retention_seconds: i
     """Forget users idle beyond the retention horizon; returns how many were removed."""
     horizon = now_ms - retention_seconds * 1000
     removed = int(await client.zremrangebyscore(ACTIVITY_KEY, "-inf", f"({horizon}"))
+    # A session start that old belongs to a user just forgotten, or to a session that
+    # outlived the horizon, which then counts from its last activity.
+    await client.zremrangebyscore(SESSION_START_KEY, "-inf", f"({horizon}")
     if removed:
         logger.info("Pruned %d users idle beyond the retention horizon.", removed)
     return removed

@@ -104,7 +104,15 @@ async def store(
     )
 
 
-async def prune_expired(conn: AsyncConnection[Any], now: datetime) -> int:
-    """Delete every expired key (for a periodic job; `claim` only prunes its own user's)."""
-    cur = await conn.execute("DELETE FROM idempotency_keys WHERE expires_at <= %s", (now,))
+async def prune_expired(conn: AsyncConnection[Any], now: datetime, limit: int | None = None) -> int:
+    """Delete expired keys, at most `limit` of them (the retention job, `eros.core.retention`,
+    calls it in batches; `claim` only prunes its own user's)."""
+    if limit is None:
+        cur = await conn.execute("DELETE FROM idempotency_keys WHERE expires_at <= %s", (now,))
+    else:
+        cur = await conn.execute(
+            "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys "
+            "WHERE expires_at <= %s LIMIT %s)",
+            (now, limit),
+        )
     return cur.rowcount

@@ -7,6 +7,9 @@ from uuid import UUID
 # One sorted set for all users: member = the user's UUID as 16 raw bytes, score =
 # last activity in epoch ms. Counting a phase is one ZCOUNT, O(log n).
 ACTIVITY_KEY = "eros:activity"
+# The same members, score = when the user's current session began, epoch ms: written by
+# the heartbeat's script only when a session starts (after an idle spell of phase 1).
+SESSION_START_KEY = "eros:activity:session-start"
 # Per user: a set of the ids of the user's queued and running jobs (the halting index).
 USER_JOBS_PREFIX = "eros:user-jobs:"
 
@@ -20,7 +23,8 @@ def user_jobs_key(user_id: UUID) -> str:
 PROFILE_CACHE_PREFIX = "eros:profile:"
 PUBLIC_PROFILE_CACHE_PREFIX = "eros:profile:public:"
 RECOMMENDATIONS_CACHE_PREFIX = "eros:recommendations:"
-# Per user and scope: the GCRA theoretical arrival time, epoch ms (eros.core.ratelimit).
+# Per subject (a user, or a hashed client address or email) and scope: the GCRA
+# theoretical arrival time, epoch ms (eros.core.ratelimit).
 RATE_LIMIT_PREFIX = "eros:ratelimit:"
 
 
@@ -50,8 +54,17 @@ def favourites_cache_key(user_id: UUID) -> str:
     return f"{FAVOURITES_CACHE_PREFIX}{user_id}"
 
 
-def rate_limit_key(scope: str, user_id: UUID) -> str:
-    return f"{RATE_LIMIT_PREFIX}{scope}:{user_id}"
+def rate_limit_key(scope: str, subject: UUID | str) -> str:
+    return f"{RATE_LIMIT_PREFIX}{scope}:{subject}"
+
+
+# Per (account, client address), both hashed: a hash of recent failed logins and the
+# lockout they earned (eros.core.login_lockout), expiring with the failures' memory.
+LOGIN_FAILURES_PREFIX = "eros:login-failures:"
+
+
+def login_failures_key(account: str, address: str) -> str:
+    return f"{LOGIN_FAILURES_PREFIX}{account}:{address}"
 
 
 # The job pipeline (docs/pipeline.md). RQ keeps its own `rq:*` keys for jobs and queues.

@@ -1,4 +1,5 @@
-"""Per-user rate limits in Redis: GCRA (a leaky bucket kept as one timestamp per key).
+"""Rate limits in Redis (per user, client address or account): GCRA, a leaky bucket
+kept as one timestamp per key.
 
 One Lua script per check, so a decision costs one round trip and is atomic across API
 replicas. A limit of `limit` per `period_seconds` allows a burst of `limit` and then
@@ -75,13 +76,14 @@ class RateLimitDecision:
 async def hit(
     client: aredis.Redis,
     rule: RateLimit,
-    user_id: UUID,
+    subject: UUID | str,
     now_ms: int,
     *,
     cost: int = 1,
     fail_open: bool = True,
 ) -> RateLimitDecision:
-    """Count one request (of `cost` units) against `rule` for `user_id`.
+    """Count one request (of `cost` units) against `rule` for `subject` (a user's id, or
+    a key part from `eros.core.throttle_subjects`).
 
     With Redis unreachable the request is allowed when `fail_open` (writes that land in
     PostgreSQL should not fail because a limiter is down), else the error propagates.
@@ -90,7 +92,7 @@ async def hit(
         allowed, retry_ms, remaining = await client.eval(
             _GCRA_SCRIPT,
             1,
-            rate_limit_key(rule.scope, user_id),
+            rate_limit_key(rule.scope, subject),
             now_ms,
             rule.interval_ms,
             rule.period_seconds * MS_PER_SECOND,

@@ -5,7 +5,9 @@ matcher's pool, interaction log, blocks, reputation and models for one viewer.
 pre-filters candidates by the cheap, exact-or-looser hard filters (mutual gender and
 age, a latitude band for distance, the visibility rule of `eros.core.visibility`,
 acted-on and recently shown) so the matcher, which re-applies every filter, sees at most
-`CANDIDATE_CAP` of them. Candidates who already skipped the viewer are left out too:
+`CANDIDATE_CAP` of them. Members whose exposure is lowered (enough open reports, see
+`eros.core.moderation.exposure_lowered_sql`) are not recommended until a moderator
+reviews those reports. Candidates who already skipped the viewer are left out too:
 recommending someone who said no helps nobody and would reveal their answer.
 """
 
@@ -43,6 +45,7 @@ from eros.core.matching import (
     training_examples,
 )
 from eros.core.matching.ranking import DEFAULT_DAILY_EXPOSURE_CAP
+from eros.core.moderation import exposure_lowered_sql
 from eros.core.profiles import (
     PROFILE_COLUMNS,
     CommunicationDimension,
@@ -126,6 +129,7 @@ WHERE p.user_id <> %(viewer)s
   AND %(viewer_age)s BETWEEN p.age_min AND p.age_max
   {band}
   AND {visible}
+  AND NOT {exposure_lowered}
   AND NOT EXISTS (SELECT 1 FROM interactions i
       WHERE i.actor_id = %(viewer)s AND i.target_id = p.user_id
         AND (i.kind <> 'view' OR i.occurred_at >= %(shown_since)s))
@@ -160,7 +164,12 @@ async def _candidate_rows(
         params["lat_lo"] = viewer.latitude - viewer.max_distance_km / MIN_KM_PER_DEGREE_LATITUDE
         params["lat_hi"] = viewer.latitude + viewer.max_distance_km / MIN_KM_PER_DEGREE_LATITUDE
         band = "AND p.latitude BETWEEN %(lat_lo)s AND %(lat_hi)s"
-    sql = _CANDIDATES_SQL.format(columns=PROFILE_COLUMNS, band=band, visible=_VISIBLE_TO_VIEWER)
+    sql = _CANDIDATES_SQL.format(
+        columns=PROFILE_COLUMNS,
+        band=band,
+        visible=_VISIBLE_TO_VIEWER,
+        exposure_lowered=exposure_lowered_sql("p.user_id"),
+    )
     cur = await conn.execute(sql, params)
     return list(await cur.fetchall())
 

@@ -3,10 +3,11 @@ filtered again at every read.
 
 The cache holds the top `MAX_RECOMMENDATIONS` candidate ids with scores and reasons.
 Every read re-checks them against PostgreSQL (the visibility rule of
-`eros.core.visibility`: blocks either way, disabled accounts; and the viewer's own
-likes/skips/reports since) and joins their current public profile, so a cached list
-never shows someone it must not. When fewer than the requested number survive and the
-list was not already everyone available, it is recomputed.
+`eros.core.visibility`: blocks either way, disabled accounts; lowered exposure, see
+`eros.core.moderation`; and the viewer's own likes/skips/reports since) and joins
+their current public profile, so a cached list never shows someone it must not. When
+fewer than the requested number survive and the list was not already everyone
+available, it is recomputed.
 What is served is recorded in `shown_history`, which feeds "already shown recently"
 and the per-day exposure cap of later computations.
 """
@@ -30,6 +31,7 @@ from eros.core.database import AsyncPool
 from eros.core.errors import ProfileNotFound
 from eros.core.keys import recommendations_cache_key
 from eros.core.matching import FilterRules, Match, Reason
+from eros.core.moderation import exposure_lowered_sql
 from eros.core.profiles import PROFILE_COLUMNS, Profile, profile_from_row
 from eros.core.recommendation_inputs import load_inputs, rank
 from eros.core.visibility import visible_sql
@@ -85,6 +87,7 @@ _SERVABLE_SQL = f"""
 SELECT {PROFILE_COLUMNS} FROM profiles p
 WHERE p.user_id = ANY(%(ids)s)
   AND {visible_sql("%(viewer)s", "p.user_id")}
+  AND NOT {exposure_lowered_sql("p.user_id")}
   AND NOT EXISTS (SELECT 1 FROM interactions i
       WHERE i.actor_id = %(viewer)s AND i.target_id = p.user_id AND i.kind <> 'view')
 """

@@ -27,6 +27,27 @@ DEFAULT_WORKER_WORK_MODULES = ("eros.worker.phases",)
 DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
 DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE = 60
 DEFAULT_RATE_LIMIT_REPORTS_PER_HOUR = 20
+# Privacy (docs/api.md#privacy): exports and deletions per user and hour, and how long
+# behaviour is kept (eros.core.retention), pruned by a job on the phase-1 workers' budget.
+DEFAULT_PRIVACY_REQUESTS_PER_HOUR = 10
+DEFAULT_INTERACTION_RETENTION_SECONDS = 365 * 24 * 3600
+DEFAULT_SHOWN_HISTORY_RETENTION_SECONDS = 90 * 24 * 3600
+DEFAULT_RETENTION_INTERVAL_SECONDS = 3600
+DEFAULT_RETENTION_BATCH_ROWS = 5000
+# Served by phase 1's workers, after their own queue (eros.pipeline.maintenance).
+DEFAULT_MAINTENANCE_QUEUE = "eros-maintenance"
+# Account protection (docs/api.md#accounts): per client address the limits leave room for
+# a shared address (an office, a carrier's NAT); per account they bound guessing.
+DEFAULT_REGISTER_PER_ADDRESS_PER_HOUR = 20
+DEFAULT_REGISTER_PER_EMAIL_PER_HOUR = 5
+DEFAULT_LOGIN_PER_ADDRESS_PER_MINUTE = 30
+DEFAULT_LOGIN_PER_ACCOUNT_PER_MINUTE = 10
+DEFAULT_REFRESH_PER_ADDRESS_PER_MINUTE = 60
+DEFAULT_REFRESH_PER_USER_PER_MINUTE = 10
+DEFAULT_LOGIN_FREE_FAILURES = 5
+DEFAULT_LOGIN_LOCKOUT_BASE_SECONDS = 1.0
+DEFAULT_LOGIN_LOCKOUT_MAX_SECONDS = 15 * 60.0
+DEFAULT_LOGIN_FAILURE_MEMORY_SECONDS = 24 * 3600.0
 MIN_JWT_SECRET_LENGTH = 32
 # The job pipeline (scheduler, workers, halting); see docs/pipeline.md.
 DEFAULT_SCHEDULER_TICK_SECONDS = 1.0
@@ -161,6 +182,88 @@ class Settings(BaseSettings):
     )
     rate_limit_reports_per_hour: int = Field(
         DEFAULT_RATE_LIMIT_REPORTS_PER_HOUR, gt=0, description="Reports a user may file per hour."
+    )
+    privacy_requests_per_hour: int = Field(
+        DEFAULT_PRIVACY_REQUESTS_PER_HOUR,
+        gt=0,
+        description="Data exports and account deletion attempts a user may make per hour.",
+    )
+    interaction_retention_seconds: int = Field(
+        DEFAULT_INTERACTION_RETENTION_SECONDS,
+        gt=0,
+        description="Interactions (likes, skips, messages...) older than this are deleted.",
+    )
+    shown_history_retention_seconds: int = Field(
+        DEFAULT_SHOWN_HISTORY_RETENTION_SECONDS,
+        gt=0,
+        description="Who was shown to whom is forgotten this long after it was last shown.",
+    )
+    retention_interval_seconds: int = Field(
+        DEFAULT_RETENTION_INTERVAL_SECONDS,
+        gt=0,
+        description="How often the scheduler enqueues the retention job.",
+    )
+    maintenance_queue: str = Field(
+        DEFAULT_MAINTENANCE_QUEUE,
+        min_length=1,
+        description="RQ queue of maintenance jobs (retention); phase 1's workers take them "
+        "when their own queue is empty.",
+    )
+    retention_batch_rows: int = Field(
+        DEFAULT_RETENTION_BATCH_ROWS,
+        gt=0,
+        description="Rows the retention job deletes per statement (one short transaction each).",
+    )
+    register_per_address_per_hour: int = Field(
+        DEFAULT_REGISTER_PER_ADDRESS_PER_HOUR,
+        gt=0,
+        description="Registrations per client address (IPv6: per /64) per hour.",
+    )
+    register_per_email_per_hour: int = Field(
+        DEFAULT_REGISTER_PER_EMAIL_PER_HOUR,
+        gt=0,
+        description="Registrations per email address per hour, whoever sends them.",
+    )
+    login_per_address_per_minute: int = Field(
+        DEFAULT_LOGIN_PER_ADDRESS_PER_MINUTE,
+        gt=0,
+        description="Login attempts per client address (IPv6: per /64) per minute.",
+    )
+    login_per_account_per_minute: int = Field(
+        DEFAULT_LOGIN_PER_ACCOUNT_PER_MINUTE,
+        gt=0,
+        description="Login attempts per email address per minute, from all addresses.",
+    )
+    refresh_per_address_per_minute: int = Field(
+        DEFAULT_REFRESH_PER_ADDRESS_PER_MINUTE,
+        gt=0,
+        description="Token refreshes per client address (IPv6: per /64) per minute.",
+    )
+    refresh_per_user_per_minute: int = Field(
+        DEFAULT_REFRESH_PER_USER_PER_MINUTE,
+        gt=0,
+        description="Token refreshes per user (the refresh token's owner) per minute.",
+    )
+    login_free_failures: int = Field(
+        DEFAULT_LOGIN_FREE_FAILURES,
+        ge=1,
+        description="Failed logins in a row, per account and client address, before a lockout.",
+    )
+    login_lockout_base_seconds: float = Field(
+        DEFAULT_LOGIN_LOCKOUT_BASE_SECONDS,
+        gt=0,
+        description="The first lockout; each further failure doubles it, up to the maximum.",
+    )
+    login_lockout_max_seconds: float = Field(
+        DEFAULT_LOGIN_LOCKOUT_MAX_SECONDS,
+        gt=0,
+        description="The longest lockout, however many failures (at least the base).",
+    )
+    login_failure_memory_seconds: float = Field(
+        DEFAULT_LOGIN_FAILURE_MEMORY_SECONDS,
+        gt=0,
+        description="Failed logins are forgotten this long after the last one "
+        "(at least the longest lockout).",
     )
     scheduler_tick_seconds: float = Field(
         DEFAULT_SCHEDULER_TICK_SECONDS,
@@ -352,6 +455,9 @@ class Settings(BaseSettings):
             )
         if self.worker_abandoned_after_seconds <= self.worker_heartbeat_seconds:
             raise ValueError("worker_abandoned_after_seconds must exceed worker_heartbeat_seconds")
+        lockout = (self.login_lockout_base_seconds, self.login_lockout_max_seconds)
+        if not lockout[0] <= lockout[1] <= self.login_failure_memory_seconds:
+            raise ValueError("login lockouts need base <= max <= login_failure_memory_seconds")
         if any(delay < 0 for delay in self.job_retry_backoff_seconds):
             raise ValueError("job_retry_backoff_seconds must not be negative")
         try:

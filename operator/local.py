@@ -48,6 +48,7 @@ from typing import IO, Any
 import yaml
 from kubernetes.client import ApiException
 
+from eros.core.parent_death import die_with_parent
 from eros.operator.cgroups import CpuLimiter, phase_budget_millicores
 from eros.operator.kube import HTTP_NOT_FOUND, Ensured, EnsureResult
 from eros.operator.manifests import (
@@ -475,6 +476,8 @@ class LocalWorkers:
                 stderr=subprocess.STDOUT if output else None,
                 # Its own session: Ctrl-C reaches only `eros dev`, which stops workers in order.
                 start_new_session=True,
+                # And it dies with `eros dev`, even one killed with SIGKILL.
+                preexec_fn=die_with_parent,
             )
         finally:
             if output is not None:
@@ -599,6 +602,16 @@ class LocalLoop:
 
 
 def run_loop_in_thread(loop: LocalLoop, stopping: threading.Event) -> threading.Thread:
-    thread = threading.Thread(target=loop.run, args=(stopping,), name="eros-local", daemon=True)
+    """Tick `loop` on a thread until `stopping` is set, then close it on that same thread:
+    its workers were forked there, and Linux sends them their parent-death signal when the
+    thread ends, which must not come before (and on top of) the graceful stop."""
+
+    def run_then_close() -> None:
+        try:
+            loop.run(stopping)
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run_then_close, name="eros-local", daemon=True)
     thread.start()
     return thread

@@ -42,6 +42,7 @@ WORKER_OVERRIDES = frozenset(
         "get_heartbeat_ttl",
         "handle_payload",
         "handle_warm_shutdown_request",
+        "heartbeat",
         "perform_job",
         "request_stop",
         "setup_work_horse_signals",

@@ -44,6 +44,7 @@ from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
 from eros.pipeline import metrics
 from eros.pipeline.lease import Lease
+from eros.pipeline.maintenance import enqueue_retention
 from eros.pipeline.queue import Enqueuer
 from eros.pipeline.recovery import recover_abandoned
 from eros.pipeline.server import ProbeServer
@@ -56,6 +57,8 @@ STATE_TTL_SECONDS = 3600
 # A tick turns every second and reports progress between batches; a minute without either
 # means the loop is stuck.
 LIVENESS_SECONDS = 60.0
+# How often the active scheduler checks whether this interval's retention job is enqueued.
+RETENTION_CHECK_SECONDS = 60.0
 
 
 class LeaseLost(Exception):
@@ -112,6 +115,7 @@ class Scheduler:
             connection, settings, f"scheduler/{self.name}"
         )
         self._next_recovery = 0.0
+        self._next_retention = 0.0
         self.last_progress = time.monotonic()
 
     def tick(self) -> TickReport:
@@ -131,6 +135,9 @@ class Scheduler:
             if time.monotonic() >= self._next_recovery:
                 self._next_recovery = time.monotonic() + self._settings.recovery_interval_seconds
                 recover_abandoned(self._connection, self._settings, config=config)
+            if time.monotonic() >= self._next_retention:
+                self._next_retention = time.monotonic() + RETENTION_CHECK_SECONDS
+                enqueue_retention(self._connection, self._settings, now_ms)
         except LeaseLost:
             logger.warning(
                 "Scheduler %s lost its lease during a tick; another one took over.", self.name

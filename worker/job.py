@@ -52,6 +52,11 @@ def set_runtime(runtime: HorseRuntime | None) -> None:
     _current.runtime = runtime
 
 
+def current_runtime() -> HorseRuntime:
+    """What the work horse set for the running job; outside a horse, the settings only."""
+    return _current.runtime or HorseRuntime(get_settings(), None, None)
+
+
 def run_in_loop(main: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run`, except that closing the loop does not wait for the threads of
     `asyncio.to_thread` calls: a halted job abandons them, and its horse exits anyway."""
@@ -75,7 +80,7 @@ def run_in_loop(main: Coroutine[Any, Any, T]) -> T:
 def run_phase_job(user_id: str, phase: int, idle_since_ms: int) -> dict[str, Any]:
     if get_current_job() is None:
         raise RuntimeError("run_phase_job runs inside an RQ worker")
-    runtime = _current.runtime or HorseRuntime(get_settings(), None, None)
+    runtime = current_runtime()
     key = JobKey(UUID(user_id), Phase(phase), idle_since_ms)
     return run_in_loop(run_job(key, runtime))
 

@@ -20,11 +20,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from types import FrameType, TracebackType
 from typing import Any
 
 import redis
 import rq
+from redis.client import Pipeline
 from rq import Queue, Worker, worker_registration
 from rq.command import parse_payload
 from rq.executions import Execution
@@ -40,6 +42,7 @@ from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
 from eros.pipeline import metrics
 from eros.pipeline.index import forget_job
+from eros.pipeline.maintenance import MAINTENANCE_PHASE, maintenance_queue
 from eros.pipeline.outcome import HALTED_META, HaltRecord, record_halt, requeue
 from eros.pipeline.queue import JobKey, phase_queue
 from eros.pipeline.rq_internals import mark_stopped, mismatched_overrides, started_key
@@ -74,9 +77,12 @@ class PhaseWorker(Worker):
         config: PhaseConfig | None = None,
     ) -> None:
         # The phase's queue in the configuration the worker follows (`run_worker`: the
-        # operator's), else in the settings.
+        # operator's), else in the settings; phase 1's then the maintenance queue.
+        queues = [phase_queue(connection, config or from_settings(settings), phase)]
+        if phase is MAINTENANCE_PHASE:
+            queues.append(maintenance_queue(connection, settings))
         super().__init__(
-            [phase_queue(connection, config or from_settings(settings), phase)],
+            queues,
             name=name,
             connection=connection,
             default_result_ttl=settings.job_result_ttl_seconds,
@@ -136,6 +142,34 @@ class PhaseWorker(Worker):
             daemon=True,
             exception_handler=self._pubsub_exception_handler,
         )
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """RQ's heartbeat, then RQ's scheduler started again if it is not running.
+
+        RQ runs its scheduler (which enqueues retries when their back-off ends) in a process
+        of its own that ends at the first Redis error, and starts it again only at its
+        maintenance run, every 10 minutes: after a Redis outage, retries would wait that
+        long. The heartbeat is the first thing the worker's loop does once Redis answers.
+        """
+        super().heartbeat(timeout, pipeline)
+        # Not inside a transaction, and not in a work horse (a fork of this process).
+        if pipeline is None and os.getpid() == self.pid:
+            self._keep_scheduler()
+
+    def _keep_scheduler(self) -> None:
+        scheduler = self.scheduler
+        # Without one (`with_scheduler=False`), or draining: RQ stopped it on purpose.
+        if scheduler is None or self._stop_requested:
+            return
+        # RQ leaves it untyped: a multiprocessing process once started, else None.
+        process: BaseProcess | None = scheduler._process
+        if process is not None and process.is_alive():
+            return
+        # One scheduler per queue: the worker holding the queue's lock runs it. Whichever
+        # worker's heartbeat comes first after the holder's lock lapsed takes over.
+        acquired = scheduler.acquire_locks(auto_start=True)  # type: ignore[no-untyped-call]
+        if acquired and process is not None:
+            logger.warning("RQ's scheduler of this worker had stopped; it runs again.")
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # RQ allows a minute past the monitoring interval; a dead worker's job would wait that

@@ -19,9 +19,12 @@ async def activity_status(
     now_ms = clock.now_ms()
     record = await get_last_active(redis, claims.user_id, now_ms, config.idle_seconds)
     return ActivityStatus(
+        user_id=claims.user_id,
         last_active=record.last_active_ms,
+        last_interaction=record.last_active_ms,
         idle_time=record.idle_ms,
         processing_phase=int(record.phase),
+        session_duration=record.session_ms,
         timestamp=now_ms,
     )
 

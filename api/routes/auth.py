@@ -1,27 +1,41 @@
-"""Accounts: register, log in, refresh, log out."""
+"""Accounts: register, log in, refresh, log out.
+
+Register, login and refresh are throttled before any password work (eros.api.auth_throttle);
+register answers alike whether or not the address already has an account."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from eros.api.auth_throttle import AuthThrottleDep
 from eros.api.deps import ClockDep, DbDep, SettingsDep
 from eros.api.errors import ERROR_RESPONSES
 from eros.api.schemas.auth import (
     AuthResponse,
+    LoggedOut,
     LoginRequest,
     RefreshRequest,
     RegisterRequest,
+    RegistrationAccepted,
     UserOut,
 )
-from eros.api.schemas.base import SuccessResponse
 from eros.core import accounts
 from eros.core.accounts import User
 from eros.core.clock import MS_PER_SECOND, Clock, utc_from_ms
 from eros.core.database import AsyncPool
+from eros.core.errors import UnauthenticatedError
 from eros.core.settings import Settings
 from eros.core.tokens import issue_access_token
 
+LOGGED_OUT = "Logged out: this login's refresh tokens are revoked."
+NOTHING_REVOKED = "Logged out on this device; send the refresh token to revoke the login."
+
 router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
+
+REGISTRATION_ACCEPTED = (
+    "Registration accepted. If this address can be registered, its account is ready: "
+    "log in with it to get your tokens."
+)
 
 
 def _user_out(user: User) -> UserOut:
@@ -62,26 +76,42 @@ async def _new_session(user: User, db: AsyncPool, settings: Settings, clock: Clo
     return _auth_response(user, refresh, settings, now_ms)
 
 
-@router.post("/register", response_model=AuthResponse, status_code=status.HTTP_201_CREATED)
+@router.post("/register", response_model=RegistrationAccepted, status_code=status.HTTP_202_ACCEPTED)
 async def register(
-    body: RegisterRequest, db: DbDep, settings: SettingsDep, clock: ClockDep
-) -> AuthResponse:
-    user = await accounts.register(db, body.email, body.password, body.name)
-    return await _new_session(user, db, settings, clock)
+    body: RegisterRequest, db: DbDep, throttle: AuthThrottleDep
+) -> RegistrationAccepted:
+    await throttle.register(body.email)
+    # A new account and an existing address get the same answer (docs/api.md#accounts).
+    await accounts.register(db, body.email, body.password, body.name)
+    return RegistrationAccepted(message=REGISTRATION_ACCEPTED)
 
 
 @router.post("/login", response_model=AuthResponse)
 async def login(
-    body: LoginRequest, db: DbDep, settings: SettingsDep, clock: ClockDep
+    body: LoginRequest, db: DbDep, settings: SettingsDep, clock: ClockDep, throttle: AuthThrottleDep
 ) -> AuthResponse:
-    user = await accounts.authenticate(db, body.email, body.password)
+    attempt = await throttle.login(body.email)
+    try:
+        user = await accounts.authenticate(db, body.email, body.password)
+    except UnauthenticatedError:
+        await throttle.login_failed(attempt)
+        raise
+    await throttle.login_succeeded(attempt)
     return await _new_session(user, db, settings, clock)
 
 
 @router.post("/refresh", response_model=AuthResponse)
 async def refresh(
-    body: RefreshRequest, db: DbDep, settings: SettingsDep, clock: ClockDep
+    body: RefreshRequest,
+    db: DbDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    throttle: AuthThrottleDep,
 ) -> AuthResponse:
+    await throttle.refresh()
+    owner = await accounts.refresh_token_owner(db, body.refresh_token)
+    if owner is not None:
+        await throttle.refresh_for(owner)
     now_ms = clock.now_ms()
     user, issued = await accounts.rotate_refresh_token(
         db, body.refresh_token, utc_from_ms(now_ms), settings.refresh_token_ttl_seconds
@@ -89,8 +119,13 @@ async def refresh(
     return _auth_response(user, issued, settings, now_ms)
 
 
-@router.post("/logout", response_model=SuccessResponse)
-async def logout(body: RefreshRequest, db: DbDep, clock: ClockDep) -> SuccessResponse:
+@router.post("/logout", response_model=LoggedOut)
+async def logout(db: DbDep, clock: ClockDep, body: RefreshRequest | None = None) -> LoggedOut:
+    """Revoke the login of the refresh token given. Without a body (as the source
+    documents' clients send it) nothing is revoked: the client forgets its tokens, and
+    the access token expires on its own."""
     # Logging out twice, or with an unknown token, is not an error: the session is gone either way.
+    if body is None:
+        return LoggedOut(message=NOTHING_REVOKED)
     await accounts.revoke_refresh_token(db, body.refresh_token, utc_from_ms(clock.now_ms()))
-    return SuccessResponse()
+    return LoggedOut(message=LOGGED_OUT)

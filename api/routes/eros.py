@@ -25,14 +25,8 @@ async def eros_status(
 ) -> ErosStatus:
     now_ms = clock.now_ms()
     status = await read_status(redis, config, now_ms)
-    scheduler = status.scheduler
     return ErosStatus(
-        scheduler=SchedulerStatus(
-            leader=scheduler.leader,
-            lease_expires_in_ms=scheduler.lease_expires_in_ms,
-            last_tick_at=scheduler.last_tick_at_ms,
-            last_tick_seconds=scheduler.last_tick_seconds,
-        ),
+        scheduler=SchedulerStatus.from_view(status.scheduler),
         phases=[
             PhaseStatus(
                 phase=view.phase,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import platform
+import resource
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,18 +14,27 @@ from fastapi.responses import JSONResponse
 
 from eros.api.deps import AdminUser, ClockDep, DbDep, PhaseConfigDep, RedisDep, SettingsDep
 from eros.api.errors import ERROR_RESPONSES
+from eros.api.schemas.eros import SchedulerStatus
 from eros.api.schemas.health import (
+    CacheInfo,
     DependencyCheck,
     DetailedHealth,
     Liveness,
     PoolStats,
+    ProcessMetrics,
     Readiness,
 )
 from eros.core import __version__
 from eros.core.activity import acount_users_per_phase
+from eros.core.database import ping
+from eros.pipeline.status import read_status
 
 # A readiness probe must answer before the kubelet's own timeout (1 s by default).
 CHECK_TIMEOUT_SECONDS = 0.8
+# ru_maxrss is in kibibytes on Linux.
+BYTES_PER_RU_MAXRSS = 1024
+# Imported once per process, as the app starts: the origin of `uptime`.
+_STARTED = time.monotonic()
 
 probe_router = APIRouter(tags=["health"])
 router = APIRouter(prefix="/health", tags=["health"], responses=ERROR_RESPONSES)
@@ -46,13 +56,19 @@ async def _check(probe: Callable[[], Awaitable[Any]]) -> DependencyCheck:
 
 
 async def _readiness(redis: RedisDep, db: DbDep) -> Readiness:
-    async def ping_db() -> None:
-        async with db.connection() as conn:
-            await conn.execute("SELECT 1")
-
-    redis_check, db_check = await asyncio.gather(_check(redis.ping), _check(ping_db))
+    redis_check, db_check = await asyncio.gather(_check(redis.ping), _check(lambda: ping(db)))
     ok = redis_check.ok and db_check.ok
-    return Readiness(status="ok" if ok else "unavailable", redis=redis_check, database=db_check)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return Readiness(
+        status="ok" if ok else "unavailable",
+        uptime=round(time.monotonic() - _STARTED, 3),
+        redis=redis_check,
+        database=db_check,
+        metrics=ProcessMetrics(
+            cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3),
+            max_rss_bytes=usage.ru_maxrss * BYTES_PER_RU_MAXRSS,
+        ),
+    )
 
 
 @router.get(
@@ -79,17 +95,20 @@ async def detailed(
     base = await _readiness(redis, db)
     redis_version = postgres_version = None
     users_per_phase: list[int] = []
+    scheduler = None
     if base.redis.ok:
         info = await redis.info("server")
         redis_version = str(info.get("valkey_version") or info.get("redis_version"))
         users_per_phase = await acount_users_per_phase(redis, config.idle_seconds, clock.now_ms())
+        status = await read_status(redis, config, clock.now_ms())
+        scheduler = SchedulerStatus.from_view(status.scheduler)
     if base.database.ok:
         async with db.connection() as conn:
             row = await (await conn.execute("SHOW server_version")).fetchone()
             postgres_version = str(row["server_version"]) if row else None
     stats = db.get_stats()
     return DetailedHealth(
-        **base.model_dump(),
+        **base.model_dump(exclude={"components"}),
         version=__version__,
         python_version=platform.python_version(),
         redis_version=redis_version,
@@ -102,4 +121,6 @@ async def detailed(
             max_size=settings.db_pool_max_size,
         ),
         users_per_phase=users_per_phase,
+        cache=CacheInfo(ok=base.redis.ok, version=redis_version),
+        scheduler=scheduler,
     )

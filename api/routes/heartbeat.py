@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from starlette.datastructures import State
 
 from eros.api.deps import authenticate
-from eros.api.errors import ERROR_RESPONSES
+from eros.api.errors import ERROR_RESPONSES, Forbidden
 from eros.api.metrics import HEARTBEATS
 from eros.api.schemas.activity import HeartbeatRequest, HeartbeatResponse
 from eros.core.activity import record_heartbeat
@@ -39,8 +39,10 @@ _REQUEST_BODY_DOC = {
 }
 # HeartbeatResponse on the wire, field for field; the fast path's tests hold the two together.
 _RESPONSE_JSON = (
-    '{"success":true,"idleTime":%d,"processingPhase":%d,"haltedJobs":%d,"timestamp":%d}'
+    '{"success":true,"idleTime":%d,"processingPhase":%d,"haltedJobs":%d,'
+    '"processingHalted":%s,"timestamp":%d}'
 )
+_NOT_YOURS = "The heartbeat's userId is not the caller's own id."
 
 
 def read_heartbeat(raw: bytes) -> HeartbeatRequest:
@@ -55,6 +57,8 @@ def read_heartbeat(raw: bytes) -> HeartbeatRequest:
 
 async def answer_heartbeat(state: State, user_id: UUID, beat: HeartbeatRequest) -> bytes:
     """Record the heartbeat, halt the user's jobs if they came back, and answer in JSON."""
+    if beat.user_id is not None and beat.user_id != user_id:
+        raise Forbidden(_NOT_YOURS)
     now_ms: int = state.clock.now_ms()
     active = beat.app_active or beat.screen_on
     config = await state.phase_config.current()
@@ -66,8 +70,9 @@ async def answer_heartbeat(state: State, user_id: UUID, beat: HeartbeatRequest) 
     if active and outcome.has_jobs and state.halter is not None:
         halted = await state.halter.halt_user(user_id, now_ms)
     # Formatted rather than serialised through the model: this is the hottest response
-    # of the API, and every value is an int the server computed.
-    return (_RESPONSE_JSON % (outcome.idle_ms, int(outcome.phase), halted, now_ms)).encode()
+    # of the API, and every value is one the server computed.
+    flag = "true" if halted else "false"
+    return (_RESPONSE_JSON % (outcome.idle_ms, int(outcome.phase), halted, flag, now_ms)).encode()
 
 
 @router.post(PATH, response_model=HeartbeatResponse, openapi_extra=_REQUEST_BODY_DOC)

@@ -42,12 +42,16 @@ def _check_birth_date(birth_date: date, today: date) -> None:
         problem = ("implausible_age", f"An age above {MAX_PLAUSIBLE_AGE_YEARS} is not plausible.")
     if problem is not None:
         kind, message = problem
-        raise ApiError(
-            422,
-            "validation_error",
-            "The request is not valid.",
-            details=[{"loc": ["body", "birthDate"], "msg": message, "type": kind}],
-        )
+        raise _invalid("birthDate", message, kind)
+
+
+def _invalid(field: str, message: str, kind: str) -> ApiError:
+    return ApiError(
+        422,
+        "validation_error",
+        "The request is not valid.",
+        details=[{"loc": ["body", field], "msg": message, "type": kind}],
+    )
 
 
 @router.get("/profile", response_model=ProfileResponse)
@@ -79,8 +83,13 @@ async def put_own_profile(
     """
     now_ms = clock.now_ms()
     today = _today(now_ms)
-    _check_birth_date(body.birth_date, today)
-    saved = await replace_profile(db, redis, body.to_domain(claims.user_id), utc_from_ms(now_ms))
+    try:
+        birth_date = body.birth_date_on(today)
+    except ValueError as exc:
+        raise _invalid("age", str(exc), "age_mismatch") from exc
+    _check_birth_date(birth_date, today)
+    profile = body.to_domain(claims.user_id, birth_date)
+    saved = await replace_profile(db, redis, profile, utc_from_ms(now_ms))
     return ProfileResponse(profile=OwnProfile.from_domain(saved, today))
 
 

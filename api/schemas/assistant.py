@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from eros.api.schemas.base import ApiModel, SuccessResponse
-from eros.api.schemas.text import multiline, single_line
+from eros.api.schemas.text import Text
 from eros.core.assistant import Intent, Source, SuggestedAction, TranslationSource
 
 MAX_MESSAGE_CHARS = 1000
@@ -17,20 +17,10 @@ MAX_ADVICE_CONTEXT_CHARS = 1000
 # BCP 47 language tags as apps send them: "es", "pt-BR".
 LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Z]{2})?$"
 
-Message = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS),
-    AfterValidator(multiline),
-]
-Topic = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TOPIC_CHARS),
-    AfterValidator(single_line),
-]
+Message = Annotated[str, Text(MAX_MESSAGE_CHARS, multiline=True, strip_whitespace=True)]
+Topic = Annotated[str, Text(MAX_TOPIC_CHARS, strip_whitespace=True)]
 AdviceContext = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ADVICE_CONTEXT_CHARS),
-    AfterValidator(multiline),
+    str, Text(MAX_ADVICE_CONTEXT_CHARS, multiline=True, strip_whitespace=True)
 ]
 LanguageTag = Annotated[str, StringConstraints(pattern=LANGUAGE_TAG_PATTERN)]
 Actions = Annotated[

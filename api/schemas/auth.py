@@ -1,31 +1,47 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, computed_field
 
-from eros.api.schemas.base import ApiModel
+from eros.api.schemas.base import ApiModel, SuccessResponse
+from eros.api.schemas.text import Text
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 MAX_NAME_LENGTH = 100
+MAX_REFRESH_TOKEN_LENGTH = 512
+
+NewPassword = Annotated[str, Text(MAX_PASSWORD_LENGTH, min_length=MIN_PASSWORD_LENGTH)]
+Password = Annotated[str, Text(MAX_PASSWORD_LENGTH)]
 
 
 class RegisterRequest(ApiModel):
     email: EmailStr
-    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    password: NewPassword
+    name: Annotated[str, Text(MAX_NAME_LENGTH, strip_whitespace=True)]
 
 
 class LoginRequest(ApiModel):
     email: EmailStr
-    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    password: Password
 
 
 class RefreshRequest(ApiModel):
-    refresh_token: str = Field(min_length=1, max_length=512)
+    refresh_token: Annotated[str, Text(MAX_REFRESH_TOKEN_LENGTH)]
+
+
+class RegistrationAccepted(SuccessResponse):
+    # The same answer whether or not the address already had an account (docs/api.md).
+    message: str = Field(
+        description="The same for every accepted registration: log in to get tokens."
+    )
+
+
+class LoggedOut(SuccessResponse):
+    message: str
 
 
 class UserOut(ApiModel):
@@ -46,3 +62,17 @@ class TokenPair(ApiModel):
 
 class AuthResponse(TokenPair):
     user: UserOut
+
+    # The source documents' names (docs/api.md#versioning), computed so each fact has one
+    # owner: `token` is `accessToken`, `userId` is `user.id`.
+    @computed_field(description="Always true: errors have the error shape instead.")
+    def success(self) -> bool:
+        return True
+
+    @computed_field(description="The same as `accessToken` (the source documents' name).")
+    def token(self) -> str:
+        return self.access_token
+
+    @computed_field(description="The same as `user.id`.")
+    def user_id(self) -> UUID:
+        return self.user.id

@@ -4,15 +4,13 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from eros.api.schemas.base import ApiModel, SuccessResponse
-from eros.api.schemas.text import single_line
+from eros.api.schemas.text import Text
 from eros.core.safety import MAX_BLOCK_REASON_CHARS, BlockSource
 
-BlockReason = Annotated[
-    str, Field(min_length=1, max_length=MAX_BLOCK_REASON_CHARS), AfterValidator(single_line)
-]
+BlockReason = Annotated[str, Text(MAX_BLOCK_REASON_CHARS)]
 
 
 class BlockRequest(ApiModel):

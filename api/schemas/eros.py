@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from eros.api.schemas.base import ApiModel
+from eros.pipeline.status import SchedulerView
 
 
 class SchedulerStatus(ApiModel):
@@ -14,6 +15,15 @@ class SchedulerStatus(ApiModel):
     )
     last_tick_at: int | None = Field(description="The leader's last tick, epoch ms.")
     last_tick_seconds: float | None = Field(description="How long that tick took.")
+
+    @classmethod
+    def from_view(cls, view: SchedulerView) -> SchedulerStatus:
+        return cls(
+            leader=view.leader,
+            lease_expires_in_ms=view.lease_expires_in_ms,
+            last_tick_at=view.last_tick_at_ms,
+            last_tick_seconds=view.last_tick_seconds,
+        )
 
 
 class PhaseStatus(ApiModel):

@@ -3,9 +3,10 @@ from __future__ import annotations
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from eros.api.schemas.base import ApiModel, SuccessResponse
+from eros.api.schemas.timestamps import IsoDateTime
 from eros.core.interactions import RejectReason
 
 MAX_EVENTS_PER_BATCH = 100
@@ -24,7 +25,7 @@ class BatchEventType(StrEnum):
 class InteractionEventIn(ApiModel):
     target_user_id: UUID
     type: BatchEventType
-    occurred_at: AwareDatetime = Field(
+    occurred_at: IsoDateTime = Field(
         description="When it happened on the device, with a time zone (ISO 8601)."
     )
 

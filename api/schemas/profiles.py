@@ -7,10 +7,19 @@ from datetime import date, datetime
 from typing import Annotated, Self, TypeVar
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, HttpUrl, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    HttpUrl,
+    StrictInt,
+    StringConstraints,
+    computed_field,
+    model_validator,
+)
 
 from eros.api.schemas.base import ApiModel, SuccessResponse
-from eros.api.schemas.text import multiline, single_line
+from eros.api.schemas.text import Text, single_line
 from eros.core.matching.profile import (
     MINUTES_PER_DAY,
     AvailabilityWindow,
@@ -29,6 +38,7 @@ from eros.core.profiles import (
     MAX_OFF_LIMITS_TOPICS,
     MAX_PHOTO_URL_CHARS,
     MAX_PHOTOS,
+    MAX_PLAUSIBLE_AGE_YEARS,
     MAX_SOUGHT_AGE_YEARS,
     MAX_VALUES,
     MIN_AGE_YEARS,
@@ -49,17 +59,9 @@ _CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
 Slider = Annotated[StrictInt, Field(ge=SLIDER_MIN, le=SLIDER_MAX)]
 SoughtAge = Annotated[StrictInt, Field(ge=MIN_AGE_YEARS, le=MAX_SOUGHT_AGE_YEARS)]
-DisplayName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DISPLAY_NAME_CHARS),
-    AfterValidator(single_line),
-]
-Bio = Annotated[str, Field(max_length=MAX_BIO_CHARS), AfterValidator(multiline)]
-City = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CITY_CHARS),
-    AfterValidator(single_line),
-]
+DisplayName = Annotated[str, Text(MAX_DISPLAY_NAME_CHARS, strip_whitespace=True)]
+Bio = Annotated[str, Text(MAX_BIO_CHARS, min_length=0, multiline=True)]
+City = Annotated[str, Text(MAX_CITY_CHARS, strip_whitespace=True)]
 
 
 def _plain_url(url: HttpUrl) -> HttpUrl:
@@ -68,7 +70,17 @@ def _plain_url(url: HttpUrl) -> HttpUrl:
     return url
 
 
-PhotoUrl = Annotated[HttpUrl, Field(max_length=MAX_PHOTO_URL_CHARS), AfterValidator(_plain_url)]
+def _raw_single_line(value: object) -> object:
+    # Checked before parsing: the URL parser would quietly percent-encode a NUL.
+    return single_line(value) if isinstance(value, str) else value
+
+
+PhotoUrl = Annotated[
+    HttpUrl,
+    Field(max_length=MAX_PHOTO_URL_CHARS),
+    BeforeValidator(_raw_single_line),
+    AfterValidator(_plain_url),
+]
 
 
 def _minutes(clock_time: str) -> int:
@@ -168,18 +180,137 @@ class ProfileFields(ApiModel):
     ] = Field(default_factory=list)
 
 
+# A listed interest (the source documents' `interests: [...]`) says the user cares about
+# it but not how much: three quarters of the slider, clearly above the neutral midpoint.
+LISTED_INTEREST_SLIDER = 75
+_KEY_SEPARATORS = re.compile(r"[\s-]+")
+
+
+def _key_of(value: object) -> object:
+    """`Live music` -> `live_music`: the documents' clients send words, not keys."""
+    return _KEY_SEPARATORS.sub("_", value.strip().lower()) if isinstance(value, str) else value
+
+
+ListedInterest = Annotated[str, BeforeValidator(_key_of), StringConstraints(pattern=KEY_PATTERN)]
+
+
+class Preferences(ApiModel):
+    """The source documents' `preferences`: whom the user looks for. Each field may be
+    given here or at the top level of the profile, not both."""
+
+    genders_sought: Annotated[list[Gender], Field(min_length=1), AfterValidator(_unique)] | None = (
+        None
+    )
+    age_range: AgeRange | None = None
+    max_distance_km: float | None = Field(None, gt=0, le=MAX_DISTANCE_KM, allow_inf_nan=False)
+
+
+def _one_of(name: str, alias: str, value: T | None, documented: T | None) -> T | None:
+    if value is not None and documented is not None and value != documented:
+        raise ValueError(f"{name} and {alias} disagree; give one of them")
+    return value if value is not None else documented
+
+
 class ProfileUpdate(ProfileFields):
-    """The whole profile (PUT replaces it); age is checked against the server's date."""
+    """The whole profile (PUT replaces it); age is checked against the server's date.
+
+    Also takes the source documents' fields (docs/api.md#profiles): `name` for
+    `displayName`, `photos` for `photoUrls`, `age` for `birthDate`, a `location` that
+    is only a city, `interests` as a list, and `preferences` grouping `gendersSought`,
+    `ageRange` and `maxDistanceKm`. Without `gender`, it is `other`; without
+    `gendersSought`, every gender."""
+
+    # Optional here, as the documents' clients send their own names for them (below).
+    display_name: DisplayName | None = None  # type: ignore[assignment]
+    birth_date: date | None = Field(  # type: ignore[assignment]
+        None, description=f"The user must be at least {MIN_AGE_YEARS}; or give `age`."
+    )
+    gender: Gender = Gender.OTHER
+    genders_sought: Annotated[list[Gender], Field(min_length=1), AfterValidator(_unique)] = Field(
+        default_factory=lambda: list(Gender)
+    )
+    location: Location | City | None = Field(  # type: ignore[assignment]
+        None, description="Coordinates (and a city), or only a city's name."
+    )
+    interests: (
+        Annotated[dict[Key, Slider], Field(max_length=MAX_INTERESTS)]
+        | Annotated[list[ListedInterest], Field(max_length=MAX_INTERESTS), AfterValidator(_unique)]
+    ) = Field(  # type: ignore[assignment]
+        default_factory=dict,
+        description=f"Keys rated {SLIDER_MIN}-{SLIDER_MAX}, or a list of keys "
+        f"(each rated {LISTED_INTEREST_SLIDER}).",
+    )
+    name: DisplayName | None = Field(None, description="The documents' name for `displayName`.")
+    photos: Annotated[list[PhotoUrl], Field(max_length=MAX_PHOTOS)] | None = Field(
+        None, description="The documents' name for `photoUrls`."
+    )
+    age: StrictInt | None = Field(
+        None,
+        ge=MIN_AGE_YEARS,
+        le=MAX_PLAUSIBLE_AGE_YEARS,
+        description="Instead of `birthDate`: the birth date becomes today's date that many "
+        "years ago.",
+    )
+    preferences: Preferences | None = None
+
+    @model_validator(mode="after")
+    def _documented_fields(self) -> Self:
+        if self.name_given() is None:
+            raise ValueError("displayName (or name) is required")
+        if self.birth_date is None and self.age is None:
+            raise ValueError("birthDate (or age) is required")
+        _one_of("photoUrls", "photos", self.photo_urls or None, self.photos or None)
+        prefs = self.preferences
+        if prefs is not None:
+            for field in prefs.model_fields_set & self.model_fields_set:
+                alias = Preferences.model_fields[field].alias
+                raise ValueError(f"{alias} is given both at the top level and in preferences")
+        return self
+
+    def name_given(self) -> str | None:
+        return _one_of("displayName", "name", self.display_name, self.name)
+
+    def photo_urls_given(self) -> list[str]:
+        return [str(u) for u in (self.photo_urls or self.photos or [])]
+
+    def interests_given(self) -> dict[str, int]:
+        if isinstance(self.interests, list):
+            return dict.fromkeys(self.interests, LISTED_INTEREST_SLIDER)
+        return dict(self.interests)
+
+    def preferences_given(self) -> tuple[list[Gender], AgeRange, float | None]:
+        prefs = self.preferences or Preferences()
+        return (
+            prefs.genders_sought or self.genders_sought,
+            prefs.age_range or self.age_range,
+            prefs.max_distance_km if prefs.max_distance_km is not None else self.max_distance_km,
+        )
+
+    def birth_date_on(self, today: date) -> date:
+        """`birthDate`, or the birth date of an `age` given today; both must agree."""
+        if self.age is None:
+            assert self.birth_date is not None  # _documented_fields requires one of them
+            return self.birth_date
+        if self.birth_date is not None and age_on(self.birth_date, today) != self.age:
+            raise ValueError("birthDate and age disagree; give one of them")
+        if self.birth_date is not None:
+            return self.birth_date
+        try:
+            return today.replace(year=today.year - self.age)
+        except ValueError:  # 29 February, in a year that has none
+            return today.replace(year=today.year - self.age, day=28)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.max_distance_km is not None and self.location is None:
-            raise ValueError("maxDistanceKm needs a location")
-        if len({str(u) for u in self.photo_urls}) != len(self.photo_urls):
+        _, _, max_distance_km = self.preferences_given()
+        if max_distance_km is not None and not isinstance(self.location, Location):
+            raise ValueError("maxDistanceKm needs a location with coordinates")
+        photo_urls = self.photo_urls_given()
+        if len(set(photo_urls)) != len(photo_urls):
             raise ValueError("photoUrls must not contain duplicates")
         rated = {
             NonNegotiableKind.VALUE: set(self.values),
-            NonNegotiableKind.INTEREST: set(self.interests),
+            NonNegotiableKind.INTEREST: set(self.interests_given()),
             NonNegotiableKind.PREFERENCE: {d.value for d in self.communication_style},
         }
         for item in self.non_negotiables:
@@ -192,23 +323,28 @@ class ProfileUpdate(ProfileFields):
             raise ValueError(f"{sorted(clash)} cannot be both off limits and non-negotiable")
         return self
 
-    def to_domain(self, user_id: UUID) -> Profile:
+    def to_domain(self, user_id: UUID, birth_date: date) -> Profile:
+        """The profile to store, `birth_date` from `birth_date_on`."""
         loc = self.location
+        coordinates = loc if isinstance(loc, Location) else None
+        genders_sought, age_range, max_distance_km = self.preferences_given()
+        name = self.name_given()
+        assert name is not None  # _documented_fields requires it
         return Profile(
             user_id=user_id,
-            display_name=self.display_name,
+            display_name=name,
             bio=self.bio,
-            photo_urls=tuple(str(u) for u in self.photo_urls),
-            birth_date=self.birth_date,
+            photo_urls=tuple(self.photo_urls_given()),
+            birth_date=birth_date,
             gender=self.gender,
-            genders_sought=tuple(self.genders_sought),
-            age_min=self.age_range.min,
-            age_max=self.age_range.max,
-            latitude=loc.latitude if loc else None,
-            longitude=loc.longitude if loc else None,
-            city=loc.city if loc else None,
-            max_distance_km=self.max_distance_km,
-            interests=dict(self.interests),
+            genders_sought=tuple(genders_sought),
+            age_min=age_range.min,
+            age_max=age_range.max,
+            latitude=coordinates.latitude if coordinates else None,
+            longitude=coordinates.longitude if coordinates else None,
+            city=coordinates.city if coordinates else loc if isinstance(loc, str) else None,
+            max_distance_km=max_distance_km,
+            interests=self.interests_given(),
             values=dict(self.values),
             communication_style={k.value: v for k, v in self.communication_style.items()},
             conversation_depth=self.conversation_depth,
@@ -222,6 +358,15 @@ class OwnProfile(ProfileFields):
     user_id: UUID
     age: int
     updated_at: datetime | None = None
+
+    # The source documents' names, computed so that each fact keeps one owner.
+    @computed_field(description="The same as `displayName`.")
+    def name(self) -> str:
+        return self.display_name
+
+    @computed_field(description="The same as `photoUrls`.")
+    def photos(self) -> list[str]:
+        return [str(u) for u in self.photo_urls]
 
     @classmethod
     def from_domain(cls, profile: Profile, today: date) -> OwnProfile:

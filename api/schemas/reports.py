@@ -4,15 +4,13 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from eros.api.schemas.base import ApiModel, SuccessResponse
-from eros.api.schemas.text import multiline
+from eros.api.schemas.text import Text
 from eros.core.safety import MAX_REPORT_DETAILS_CHARS, ReportReason, Severity
 
-ReportDetails = Annotated[
-    str, Field(min_length=1, max_length=MAX_REPORT_DETAILS_CHARS), AfterValidator(multiline)
-]
+ReportDetails = Annotated[str, Text(MAX_REPORT_DETAILS_CHARS, multiline=True)]
 
 
 class ReportRequest(ApiModel):

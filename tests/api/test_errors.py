@@ -71,7 +71,7 @@ def test_an_unknown_field_is_a_422(
 ) -> None:
     response = client.post(
         "/api/v1/heartbeat",
-        json={"appActive": True, "screenOn": True, "userId": "someone-else"},
+        json={"appActive": True, "screenOn": True, "colour": "blue"},
         headers=make_account().headers,
     )
     body = _assert_error(response, 422, "validation_error")
@@ -207,6 +207,12 @@ def test_an_unknown_route_is_a_404_in_the_error_shape(client: TestClient) -> Non
 
 def test_a_wrong_method_is_a_405_in_the_error_shape(client: TestClient) -> None:
     _assert_error(client.get("/api/v1/heartbeat"), 405, "method_not_allowed")
+
+
+def test_a_405_names_every_method_of_the_path(client: TestClient) -> None:
+    response = client.delete("/api/v1/users/profile")
+    _assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, HEAD, PUT"
 
 
 def test_the_clients_request_id_is_echoed(client: TestClient) -> None:

@@ -17,7 +17,7 @@ ACTIVE = {"appActive": True, "screenOn": True}
 
 
 def _beat(
-    client: TestClient, account: Account, body: dict[str, bool] = ACTIVE
+    client: TestClient, account: Account, body: dict[str, object] = ACTIVE
 ) -> dict[str, object]:
     response = client.post("/api/v1/heartbeat", json=body, headers=account.headers)
     assert response.status_code == 200, response.text
@@ -33,6 +33,7 @@ def test_the_first_heartbeat_finds_the_user_active(
         "idleTime": 0,
         "processingPhase": 0,
         "haltedJobs": 0,
+        "processingHalted": False,
         "timestamp": clock.now_ms(),
     }
 
@@ -101,6 +102,47 @@ def test_own_status_follows_the_clock(
     status = client.get("/api/v1/activity/status", headers=account.headers).json()
     assert status["idleTime"] == 31 * MINUTE_MS
     assert status["processingPhase"] == 2
+
+
+def test_a_heartbeat_may_name_the_callers_own_user_id(
+    client: TestClient, make_account: Callable[..., Account]
+) -> None:
+    account = make_account()
+    assert _beat(client, account, {**ACTIVE, "userId": account.id})["success"] is True
+
+
+def test_a_heartbeat_naming_another_user_is_forbidden_with_the_error_shape(
+    client: TestClient, make_account: Callable[..., Account]
+) -> None:
+    caller, other = make_account(), make_account()
+    response = client.post(
+        "/api/v1/heartbeat", json={**ACTIVE, "userId": other.id}, headers=caller.headers
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
+    status = client.get("/api/v1/activity/status", headers=other.headers).json()
+    assert status["lastActive"] is None
+
+
+def test_the_session_lasts_from_the_first_beat_after_an_idle_spell(
+    client: TestClient, make_account: Callable[..., Account], clock: ManualClock
+) -> None:
+    account = make_account()
+    _beat(client, account)
+    for _ in range(3):
+        clock.advance(ms=5 * MINUTE_MS)
+        _beat(client, account)
+    clock.advance(ms=MINUTE_MS)
+    status = client.get("/api/v1/activity/status", headers=account.headers).json()
+    assert (status["userId"], status["sessionDuration"]) == (account.id, 16 * MINUTE_MS)
+    assert status["lastInteraction"] == status["lastActive"]
+    clock.advance(ms=10 * MINUTE_MS)
+    over = client.get("/api/v1/activity/status", headers=account.headers).json()
+    assert over["sessionDuration"] == 0
+    _beat(client, account)
+    clock.advance(ms=MINUTE_MS)
+    again = client.get("/api/v1/activity/status", headers=account.headers).json()
+    assert again["sessionDuration"] == MINUTE_MS
 
 
 def test_stats_count_users_per_phase_for_admins_only(

@@ -158,6 +158,8 @@ def test_malformed_batches_are_422s(
         {"events": [good] * 101},
         {"events": [{**good, "type": "report"}]},
         {"events": [{**good, "occurredAt": "2023-11-14T10:00:00"}]},  # no time zone
+        {"events": [{**good, "occurredAt": 1700000000}]},  # a number is not a date-time
+        {"events": [{**good, "occurredAt": "1700000000"}]},
         {"events": [{**good, "targetUserId": "nope"}]},
         {"events": [{**good, "extra": 1}]},
         {"event": [good]},

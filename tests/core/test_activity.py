@@ -13,6 +13,7 @@ from eros.core.activity import (
     count_users_per_phase,
     prune_inactive,
     record_heartbeat,
+    session_duration_ms,
 )
 from eros.core.keys import user_jobs_key
 from eros.core.phases import Phase
@@ -106,3 +107,14 @@ def test_users_idle_beyond_retention_are_pruned(redis_client: redis.Redis, redis
     assert asyncio.run(prune()) == 1
     assert redis_client.zscore(ACTIVITY_KEY, keep) is not None
     assert redis_client.zscore(ACTIVITY_KEY, old) is None
+
+
+def test_a_session_is_over_once_the_user_has_been_idle_for_the_gap() -> None:
+    gap = 10 * MINUTE
+    assert session_duration_ms(NOW - 30 * MINUTE, NOW - gap, NOW, gap) == 0
+    assert session_duration_ms(NOW - 30 * MINUTE, NOW - gap + 1, NOW, gap) == 30 * MINUTE
+    assert session_duration_ms(None, None, NOW, gap) == 0
+
+
+def test_a_session_begun_before_starts_were_recorded_counts_from_the_last_activity() -> None:
+    assert session_duration_ms(None, NOW - MINUTE, NOW, 10 * MINUTE) == MINUTE

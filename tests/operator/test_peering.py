@@ -23,6 +23,9 @@ pytestmark = pytest.mark.asyncio
 
 PEERINGS = "kopf.dev/v1/kopfpeerings"
 PEERING = "eros"
+# Generous: under load two operators, their peering keep-alives and a tick each take far
+# longer than the helpers' default deadline, which only keeps a broken test from hanging.
+PEERING_WAIT_SECONDS = 120.0
 
 
 def replica(priority: int) -> OperatorOptions:
@@ -49,13 +52,24 @@ async def test_the_standby_replica_waits_and_takes_over_when_the_active_one_stop
     async with running_operator(replica(priority=10)):
         async with running_operator(replica(priority=20)):
             await eventually(
-                lambda: len((cluster.get(PEERINGS, PEERING) or {}).get("status") or {}) == 2
+                lambda: len((cluster.get(PEERINGS, PEERING) or {}).get("status") or {}) == 2,
+                within=PEERING_WAIT_SECONDS,
             )
-            await eventually(lambda: "Pausing operations in favour of" in caplog.text)
+            await eventually(
+                lambda: "Pausing operations in favour of" in caplog.text,
+                within=PEERING_WAIT_SECONDS,
+            )
             await cluster.create(EROSPROCESSINGS, processing({"tickSeconds": 1}))
-            await eventually(lambda: cluster.replicas(f"{NAME}-phase-3") == 1)
+            await eventually(
+                lambda: cluster.replicas(f"{NAME}-phase-3") == 1, within=PEERING_WAIT_SECONDS
+            )
 
         # The active replica left the peering on its way out; the standby one resumes.
-        await eventually(lambda: "Resuming operations after the pause" in caplog.text)
+        await eventually(
+            lambda: "Resuming operations after the pause" in caplog.text,
+            within=PEERING_WAIT_SECONDS,
+        )
         enqueue_jobs(redis_client, "eros-phase-3", 1)
-        await eventually(lambda: cluster.replicas(f"{NAME}-phase-3") == 2)
+        await eventually(
+            lambda: cluster.replicas(f"{NAME}-phase-3") == 2, within=PEERING_WAIT_SECONDS
+        )

@@ -8,7 +8,7 @@ import signal
 import time
 from collections.abc import Callable
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import redis
 from fastapi.testclient import TestClient
@@ -21,12 +21,15 @@ from eros.core.phase_config import from_settings
 from eros.core.phases import Phase
 from eros.core.settings import Settings
 from eros.pipeline.checkpoint import decode_checkpoint
-from eros.pipeline.queue import JobKey, phase_queue
+from eros.pipeline.queue import Enqueuer, JobKey, phase_queue
 from eros.pipeline.recovery import recover_abandoned
-from tests.conftest import Account
+from tests.conftest import Account, RedisServer
 from tests.pipeline.fixtures import Halt, wait_until
 from tests.worker import cpu_work
 from tests.worker.conftest import LONG_WORK, WorkerProcess
+
+# What RQ logs when its scheduler process ends on an error.
+SCHEDULER_DIED = "raised an exception"
 
 
 def _status(client: redis.Redis, job_id: str) -> JobStatus:
@@ -316,3 +319,35 @@ def test_a_heartbeat_through_the_api_halts_the_running_job_and_reports_it(
     halted = Job.fetch(key.id, connection=redis_client).meta["halted"]
     assert halted["receivedAtMs"] == clock.now_ms()
     assert halted["requested"] is True
+
+
+def test_a_retry_scheduled_before_a_redis_outage_runs_once_redis_is_back(
+    start_worker: Callable[..., WorkerProcess],
+    redis_client: redis.Redis,
+    redis_server: RedisServer,
+    pipeline_settings: Settings,
+) -> None:
+    # Long enough for the outage to begin while the retry waits in RQ's scheduled registry.
+    settings = pipeline_settings.model_copy(update={"job_retry_backoff_seconds": [5]})
+    user_id, idle_since_ms = uuid4(), time.time_ns() // 1_000_000 - 3_600_000
+    redis_client.zadd(ACTIVITY_KEY, {user_id.bytes: idle_since_ms})
+    assert (
+        Enqueuer(redis_client, settings)
+        .enqueue(Phase.LIGHT, [(user_id.bytes, idle_since_ms)])
+        .enqueued
+        == 1
+    )
+    key = JobKey(user_id, Phase.LIGHT, idle_since_ms)
+    worker = start_worker(phase=1, env={cpu_work.FAILURES_ENV: "1"})
+    wait_until(lambda: _status(redis_client, key.id) is JobStatus.SCHEDULED, what="the retry")
+
+    redis_server.stop()
+    try:
+        # RQ's scheduler process ends at its first Redis error.
+        wait_until(lambda: SCHEDULER_DIED in worker.output(), what="the scheduler to stop")
+    finally:
+        redis_server.start()
+
+    wait_until(lambda: _status(redis_client, key.id) is JobStatus.FINISHED, what="the retry")
+    assert int(redis_client.get(cpu_work.attempts_key(key.id)) or 0) == 2
+    assert "RQ's scheduler of this worker had stopped; it runs again." in worker.output()
