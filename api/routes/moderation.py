@@ -28,26 +28,11 @@ from eros.api.schemas.moderation import (
 )
 from eros.core import moderation
 from eros.core.clock import Clock
-from eros.core.moderation import MAX_PAGE_SIZE, ReportStatus, Sanction, TriagedReport
+from eros.core.moderation import MAX_PAGE_SIZE, ReportStatus, Sanction
 
 router = APIRouter(prefix="/moderation", tags=["moderation"], responses=ERROR_RESPONSES)
 
 DEFAULT_PAGE_SIZE = 50
-
-
-def _report(r: TriagedReport) -> ModerationReport:
-    return ModerationReport(
-        id=r.id,
-        reporter_id=r.reporter_id,
-        reported_user_id=r.reported_id,
-        reason=r.reason,
-        severity=r.severity,
-        details=r.details,
-        status=r.status,
-        note=r.note,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-    )
 
 
 async def _halt(request: Request, clock: Clock, user_id: UUID) -> int:
@@ -77,7 +62,10 @@ async def list_reports(
             conn, status=status, reported_id=reported_user_id, limit=limit, offset=offset
         )
     return ReportListResponse(
-        reports=[_report(r) for r in page.reports], total=page.total, limit=limit, offset=offset
+        reports=[ModerationReport.from_domain(r) for r in page.reports],
+        total=page.total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -119,7 +107,7 @@ async def triage_report(
     409 `invalid_transition` otherwise. The step and note are audited."""
     async with db.connection() as conn:
         report = await moderation.triage(conn, report_id, body.status, admin.user_id, body.note)
-    return _report(report)
+    return ModerationReport.from_domain(report)
 
 
 @router.post("/users/{user_id}/suspend", response_model=SanctionResponse)

@@ -10,7 +10,13 @@ from pydantic import Field
 
 from eros.api.schemas.base import ApiModel, SuccessResponse
 from eros.api.schemas.text import Text
-from eros.core.moderation import MAX_NOTE_CHARS, MAX_SUSPENSION_SECONDS, ReportStatus, SanctionKind
+from eros.core.moderation import (
+    MAX_NOTE_CHARS,
+    MAX_SUSPENSION_SECONDS,
+    ReportStatus,
+    SanctionKind,
+    TriagedReport,
+)
 
 Note = Annotated[str, Text(MAX_NOTE_CHARS, multiline=True)]
 
@@ -26,6 +32,21 @@ class ModerationReport(ApiModel):
     note: str | None
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, report: TriagedReport) -> ModerationReport:
+        return cls(
+            id=report.id,
+            reporter_id=report.reporter_id,
+            reported_user_id=report.reported_id,
+            reason=report.reason,
+            severity=report.severity,
+            details=report.details,
+            status=report.status,
+            note=report.note,
+            created_at=report.created_at,
+            updated_at=report.updated_at,
+        )
 
 
 class ReportListResponse(ApiModel):
