@@ -41,7 +41,7 @@ from eros.api.routes import (
     reports,
 )
 from eros.core import __version__
-from eros.core.activity import prune_inactive
+from eros.core.activity import prune_ended_sessions, prune_inactive
 from eros.core.clock import Clock, SystemClock
 from eros.core.database import async_pool
 from eros.core.llm import assistant_client
@@ -58,15 +58,17 @@ PRUNE_INTERVAL_SECONDS = 300.0
 
 
 async def _prune_forever(app: FastAPI) -> None:
-    """Every few minutes: forget long-inactive users. (Expired idempotency keys are the
-    retention job's, on the workers' budget: eros.core.retention.)"""
+    """Every few minutes: forget long-inactive users and the starts of ended sessions.
+    (Expired idempotency keys are the retention job's, on the workers' budget:
+    eros.core.retention.)"""
     settings: Settings = app.state.settings
     while True:
         await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
         try:
-            await prune_inactive(
-                app.state.redis, app.state.clock.now_ms(), settings.activity_retention_seconds
-            )
+            now_ms = app.state.clock.now_ms()
+            await prune_inactive(app.state.redis, now_ms, settings.activity_retention_seconds)
+            config = await app.state.phase_config.current()
+            await prune_ended_sessions(app.state.redis, now_ms, config.idle_seconds)
         except redis.exceptions.RedisError:
             logger.warning("Could not prune inactive users; Redis is unavailable.")
 
@@ -117,6 +119,12 @@ def _api_routes(router: APIRouter) -> list[APIRoute]:
     return [route for route in router.routes if isinstance(route, APIRoute)]
 
 
+def _operation_id(route: APIRoute) -> str:
+    # The handler's name, not FastAPI's path-and-method default: it names the method of
+    # the generated client (clients/typescript), so it must read well and stay stable.
+    return route.name
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None, halter: Halter | None = None
 ) -> FastAPI:
@@ -126,6 +134,7 @@ def create_app(
         version=__version__,
         summary="Idle-time matching backend: heartbeats, accounts, matches.",
         lifespan=_lifespan,
+        generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()

@@ -7,9 +7,10 @@ thread pool, which would cost more than the heartbeat itself.
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 import redis.asyncio as aredis
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from eros.api.errors import Forbidden, Unauthorized
@@ -87,3 +88,8 @@ async def get_admin_claims(claims: CurrentUser) -> AccessClaims:
 
 
 AdminUser = Annotated[AccessClaims, Depends(get_admin_claims)]
+
+
+# Path parameters named as on the wire (camelCase), like every body field.
+UserIdPath = Annotated[UUID, Path(alias="userId", description="The user's id.")]
+ReportIdPath = Annotated[UUID, Path(alias="reportId", description="The report's id.")]

@@ -39,6 +39,7 @@ from harness import free_port, machine, servers, wait_ready
 from loadgen import LoadResult, build_request, run_load
 
 from eros.core.activity import ACTIVITY_KEY, count_users_per_phase
+from eros.core.keys import SESSION_START_KEY
 
 BENCH_JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
 BENCH_MAX_HTTP_USERS = 2000
@@ -212,7 +213,7 @@ def measure_http(
 
 def measure_memory(args: argparse.Namespace, redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
-    client.delete(ACTIVITY_KEY)
+    client.delete(ACTIVITY_KEY, SESSION_START_KEY)
     before = int(client.info("memory")["used_memory"])
     now_ms = time.time_ns() // 1_000_000
     batch = 10_000
@@ -229,6 +230,14 @@ def measure_memory(args: argparse.Namespace, redis_url: str) -> None:
     load_seconds = time.perf_counter() - started
     after = int(client.info("memory")["used_memory"])
     per_user = (after - before) / args.users
+    # Session starts exist only for users in a session (pruned once it is over).
+    in_session = int(args.users * args.session_share)
+    members_in_session = client.zrange(ACTIVITY_KEY, 0, in_session - 1) if in_session else []
+    for i in range(0, len(members_in_session), batch):
+        chunk = members_in_session[i : i + batch]
+        client.zadd(SESSION_START_KEY, {m: now_ms - spread_ms for m in chunk})
+    with_sessions = int(client.info("memory")["used_memory"])
+    per_session = (with_sessions - after) / in_session if in_session else 0.0
     timings = []
     for _ in range(200):
         t0 = time.perf_counter()
@@ -240,14 +249,19 @@ def measure_memory(args: argparse.Namespace, redis_url: str) -> None:
         client.ping()
         rtt.append((time.perf_counter() - t0) * 1000)
     print(f"\nActivity tracking with {args.users:,} users (loaded in {load_seconds:.1f} s):")
-    print(f"  bytes per tracked user: {per_user:.1f} (target <= 150)")
+    print(f"  bytes per tracked user, last activity: {per_user:.1f}")
+    print(
+        f"  bytes per user in a session, session start: {per_session:.1f}; with "
+        f"{args.session_share:.0%} of users in a session: "
+        f"{(with_sessions - before) / args.users:.1f} per tracked user (target <= 150)"
+    )
     print(
         f"  count users per phase (4 ZCOUNTs, one round trip): "
         f"median {statistics.median(timings):.3f} ms, p99 {sorted(timings)[197]:.3f} ms "
         f"(target <= 1 ms); PING round trip median {statistics.median(rtt):.3f} ms"
     )
     print(f"  counts (active, phase 1, 2, 3): {counts}")
-    client.delete(ACTIVITY_KEY)
+    client.delete(ACTIVITY_KEY, SESSION_START_KEY)
 
 
 def main() -> None:
@@ -261,6 +275,12 @@ def main() -> None:
         "--http-users", type=int, default=500, help="Distinct users sending heartbeats."
     )
     parser.add_argument("--users", type=int, default=1_000_000, help="Users loaded for memory.")
+    parser.add_argument(
+        "--session-share",
+        type=float,
+        default=0.25,
+        help="Share of tracked users in a session at once, for the session-start memory.",
+    )
     parser.add_argument("--skip-http", action="store_true", help="Only measure memory and counts.")
     args = parser.parse_args()
     print(f"Machine: {machine()}")

@@ -15,12 +15,17 @@ Protocol
   the `*_o` columns.
 * Each person's dates are sorted by `order`; the first half (rounded down) is their
   history, turned into like/skip interactions from `dec`; the later half is evaluated.
-* The full matcher runs through the production code of `eros.core.matching`:
-  `training_examples` -> `fit_population_model` (per gender, on history only) ->
-  `fit_user_model` -> `score_candidates(..., use_known_interest=False)`. The viewer's
-  interest ranks `dec`; the reciprocal score (geometric mean with the partner's
-  predicted interest, from the partner's own history and the viewer's reputation)
-  ranks `match`.
+* The matcher runs through production's own functions, nothing evaluation-only: the
+  population model is what the fit job stores (`eros.core.population_training`:
+  `training_set` over the history decisions, then `fit`, i.e. `training_examples` ->
+  `fit_population_model`, one model for everyone); each viewer gets
+  `fit_user_model` shrunk to it, and every candidate scores with the population model,
+  as `eros.core.recommendation_inputs.rank` does; then `score_candidates(...,
+  use_known_interest=False)`. The viewer's interest ranks `dec`; the reciprocal score
+  (geometric mean with the partner's predicted interest) ranks `match`. Variants:
+  "+ leniency" shifts each unfitted candidate's intercept by `decider_offsets` (their
+  yes-rate in the history halves); "every side fitted" gives every candidate their own
+  `fit_user_model` too.
 * Reputation is a partner's smoothed like-rate with the scored pair's decision left
   out. "other raters": every decision by everyone else (what the popularity baseline
   uses). "causal": only decisions from the history halves, i.e. made before the
@@ -38,7 +43,10 @@ Protocol
 * Baselines (the data README's): random; cosine of interest sliders; stated weights
   (`attr1_1`...) x partner's self-ratings (`attr3_1`...); per-person logistic weights
   over the partner's self-ratings, age and interest cosine, learned from the person's
-  history only; partner popularity (yes-rate from other raters, the scorer excluded).
+  history only; partner popularity (yes-rate from other raters, the scorer excluded);
+  the selectivity-aware reciprocal sqrt(pop(j) sel(i) pop(i) sel(j)), sel = a person's
+  yes-rate in their history half (the pair's other side left out). Every matcher row
+  gets a paired difference to popularity and to the selectivity-aware baseline.
 
 Run: .venv/bin/python -P bench/match_quality.py [--data PATH] [--bootstrap 1000] [--seed 6]
 """
@@ -48,6 +56,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +66,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from eros.core import population_training
 from eros.core.matching import (
     CandidatePool,
     Interaction,
@@ -67,7 +77,7 @@ from eros.core.matching import (
     ModelTable,
     PreferenceModel,
     Reputation,
-    fit_population_model,
+    decider_offsets,
     fit_user_model,
     pair_features,
     profile_prior_score,
@@ -98,6 +108,16 @@ STYLE = {"humor": "fun3_1", "directness": "sinc3_1"}
 # 5 to say I did it, 6 other -> conversation depth 0-100.
 GOAL_DEPTH = {1: 25.0, 2: 50.0, 3: 60.0, 4: 100.0, 5: 0.0, 6: 50.0}
 GENDERS = ("woman", "man")  # `gender` 0 and 1
+DIFFERENCES = tuple(
+    (f"{matcher}{variant}", f"{baseline}{variant}")
+    for matcher in (
+        "EROS production path",
+        "EROS production path + leniency",
+        "EROS, every side fitted",
+    )
+    for variant in ("", ", causal")
+    for baseline in ("partner popularity", "selectivity-aware reciprocal")
+)  # (method, baseline) pairs whose paired difference gets a row
 
 Float = NDArray[np.float64]
 
@@ -168,8 +188,8 @@ def profile_of(iid: int, row: dict[str, str], median_age: float) -> MatchProfile
     )
 
 
-def decision_log(pool: CandidatePool, dates: list[Date], history_only: bool) -> InteractionLog:
-    events = [
+def _events(dates: list[Date]) -> list[Interaction]:
+    return [
         Interaction(
             d.person,
             d.partner,
@@ -177,9 +197,17 @@ def decision_log(pool: CandidatePool, dates: list[Date], history_only: bool) -> 
             REFERENCE + timedelta(minutes=d.order),
         )
         for d in dates
-        if d.history or not history_only
     ]
-    return InteractionLog.from_events(events, pool)
+
+
+def history_events(dates: list[Date]) -> list[Interaction]:
+    return _events([d for d in dates if d.history])
+
+
+def decision_log(pool: CandidatePool, dates: list[Date], history_only: bool) -> InteractionLog:
+    return InteractionLog.from_events(
+        history_events(dates) if history_only else _events(dates), pool
+    )
 
 
 @dataclass
@@ -189,6 +217,7 @@ class Study:
     people: dict[int, dict[str, str]]
     dates: list[Date]
     pool: CandidatePool
+    pool_profiles: list[MatchProfile]  # in pool row order
     evaluated: list[Date]
 
     def column(self, name: str) -> Float:
@@ -201,34 +230,56 @@ class Study:
 Scores = tuple[Float, Float]  # (one-sided interest, reciprocal) per evaluated date
 
 
-def eros_full(study: Study, reputation_log: InteractionLog) -> Scores:
-    """The production matcher end to end; reputation counts come from `reputation_log`."""
+def _fit_population(study: Study) -> PreferenceModel:
+    """The fit job's own path: `training_set` over the history decisions, then `fit`.
+
+    One model for everyone, as production stores it; the replay's "now" is the end of the
+    history half, so the fit sees only history decisions and reputation built from them.
+    """
+    return population_training.fit(
+        population_training.training_set(
+            study.pool_profiles, history_events(study.dates), REFERENCE
+        )
+    )
+
+
+def eros_full(
+    study: Study, reputation_log: InteractionLog, *, everyone_fitted: bool, leniency: bool = False
+) -> Scores:
+    """The production ranking path; reputation counts come from `reputation_log`.
+
+    As `eros.core.recommendation_inputs.rank` does: every candidate scores with the
+    population model, the viewer with their own fit shrunk to it. `everyone_fitted`
+    gives each candidate their own fit too (what a batch fitting every user would do);
+    `leniency` shifts each unfitted candidate's intercept by `decider_offsets` from the
+    history decisions (the evaluated answers never enter it).
+    """
     pool, now = study.pool, REFERENCE.timestamp()
+    population = _fit_population(study)
     history_log = decision_log(pool, study.dates, history_only=True)
     reputation = Reputation.from_log(reputation_log, len(pool))
-    examples = {
-        iid: training_examples(pool, pool.row_of(iid), now, reputation, history_log)
+    models = {
+        pool.row_of(iid): fit_user_model(
+            *training_examples(pool, pool.row_of(iid), now, reputation, history_log), population
+        )
         for iid in study.people
     }
-    population: dict[int, PreferenceModel] = {}
-    for g in (0, 1):
-        mine = [iid for iid in study.people if study.gender(iid) == g]
-        x = np.vstack([examples[i][0] for i in mine])
-        y = np.concatenate([examples[i][1] for i in mine])
-        users = np.concatenate([np.full(len(examples[i][1]), k) for k, i in enumerate(mine)])
-        population[g] = fit_population_model(x, y, users.astype(np.int64))
-    models = {
-        pool.row_of(iid): fit_user_model(x, y, population[study.gender(iid)])
-        for iid, (x, y) in examples.items()
-    }
-    table = ModelTable.build(len(pool), population[0], models)
+    offsets = decider_offsets(history_log, len(pool)) if leniency else None
+    shared = ModelTable.build(
+        len(pool), population, models if everyone_fitted else None, default_offsets=offsets
+    )
     one, rec = np.zeros(len(study.evaluated)), np.zeros(len(study.evaluated))
     for person, idx in _by_person(study).items():
+        row = pool.row_of(person)
+        if not everyone_fitted:  # a copy of the row's weights: cheap at this pool size
+            table = ModelTable(shared.intercepts.copy(), shared.weights.copy())
+            table.intercepts[row], table.weights[row] = models[row].intercept, models[row].weights
+        else:
+            table = shared
         rows = pool.rows_of(study.evaluated[i].partner for i in idx)
         scored = score_candidates(
-            pool, pool.row_of(person), rows, now, table, reputation, reputation_log,
-            use_known_interest=False,
-        )  # fmt: skip
+            pool, row, rows, now, table, reputation, reputation_log, use_known_interest=False
+        )
         one[idx], rec[idx] = scored.viewer_interest, scored.score
     return one, rec
 
@@ -316,6 +367,46 @@ def baseline_popularity(study: Study, history_only: bool) -> Scores:
     for person, ix in _by_person(study).items():
         back[ix] = rate(person, [study.evaluated[i].partner for i in ix])
     return one, reciprocal_score(one, back)
+
+
+def history_yes_rates(study: Study) -> Callable[[int, int], float]:
+    """sel(person, left_out): the person's yes-rate over their history half.
+
+    The decision on `left_out` is not counted (it may be the scored pair's answer); a
+    person with no other history decision gets the overall history yes-rate.
+    """
+    yes: dict[int, float] = defaultdict(float)
+    seen: dict[int, float] = defaultdict(float)
+    said: dict[tuple[int, int], int] = {}
+    for d in study.dates:
+        if d.history:
+            yes[d.person] += d.dec
+            seen[d.person] += 1
+            said[d.person, d.partner] = d.dec
+    overall = sum(yes.values()) / max(1.0, sum(seen.values()))
+
+    def sel(person: int, left_out: int) -> float:
+        own = said.get((person, left_out))
+        n = seen[person] - (own is not None)
+        return (yes[person] - (own or 0)) / n if n > 0 else overall
+
+    return sel
+
+
+def baseline_selectivity(study: Study, history_only: bool) -> Scores:
+    """sqrt(pop(j) sel(i) pop(i) sel(j)): each side's yes-chance as popularity x leniency.
+
+    Popularities follow `baseline_popularity`'s leave-one-out rules; yes-rates (sel) come
+    from history halves only, the other side of the pair left out. The one-sided score
+    is partner popularity: sel(i) is one number per scorer, and a scorer who said no to
+    everyone would otherwise tie all their partners at 0.
+    """
+    pop_one, pop_rec = baseline_popularity(study, history_only)
+    pop_back = np.divide(pop_rec**2, pop_one, out=np.zeros_like(pop_one), where=pop_one > 0)
+    sel = history_yes_rates(study)
+    mine = np.asarray([sel(d.person, d.partner) for d in study.evaluated])
+    theirs = np.asarray([sel(d.partner, d.person) for d in study.evaluated])
+    return pop_one, reciprocal_score(pop_one * mine, pop_back * theirs)
 
 
 def _ridge_logistic(x: Float, y: Float) -> Float:
@@ -447,14 +538,17 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args()
+    started = time.perf_counter()
 
     people, dates = load(args.data)
     ages = [num(r["age"]) for r in people.values() if r["age"]]
     profiles = [profile_of(iid, row, float(np.median(ages))) for iid, row in people.items()]
     vocabulary = MatchVocabulary(GENDERS, INTERESTS, VALUE_KEYS, tuple(STYLE), ())
     pool = CandidatePool.from_profiles(profiles, vocabulary)
-    study = Study(people, dates, pool, [d for d in dates if not d.history])
+    study = Study(people, dates, pool, profiles, [d for d in dates if not d.history])
     rng = np.random.default_rng(args.seed)
+    everyone = decision_log(pool, dates, history_only=False)
+    history = decision_log(pool, dates, history_only=True)
 
     methods: dict[str, Scores] = {
         "random": baseline_random(study, rng),
@@ -463,9 +557,19 @@ def main() -> None:
         "per-person learned weights": baseline_learned_weights(study),
         "partner popularity": baseline_popularity(study, history_only=False),
         "partner popularity, causal": baseline_popularity(study, history_only=True),
+        "selectivity-aware reciprocal": baseline_selectivity(study, history_only=False),
+        "selectivity-aware reciprocal, causal": baseline_selectivity(study, history_only=True),
         "EROS profile prior only": eros_profile_prior(study),
-        "EROS full matcher": eros_full(study, decision_log(pool, dates, history_only=False)),
-        "EROS full matcher, causal": eros_full(study, decision_log(pool, dates, history_only=True)),
+        "EROS production path": eros_full(study, everyone, everyone_fitted=False),
+        "EROS production path, causal": eros_full(study, history, everyone_fitted=False),
+        "EROS production path + leniency": eros_full(
+            study, everyone, everyone_fitted=False, leniency=True
+        ),
+        "EROS production path + leniency, causal": eros_full(
+            study, history, everyone_fitted=False, leniency=True
+        ),
+        "EROS, every side fitted": eros_full(study, everyone, everyone_fitted=True),
+        "EROS, every side fitted, causal": eros_full(study, history, everyone_fitted=True),
     }
     print(
         f"{len(people)} people, {len(dates)} dates, {len(study.evaluated)} evaluated (later half)"
@@ -489,15 +593,13 @@ def main() -> None:
             point = m.values(ones)
             cells = " | ".join(fmt(point[j], reps[name][:, j]) for j in range(len(point)))
             print(f"| {name} | {cells} |")
-        for name, base in (
-            ("EROS full matcher", "partner popularity"),
-            ("EROS full matcher, causal", "partner popularity, causal"),
-        ):
+        for name, base in DIFFERENCES:
             diff = np.asarray(results[name].values(ones)) - np.asarray(results[base].values(ones))
             d_reps = reps[name] - reps[base]
             cells = " | ".join(fmt(diff[j], d_reps[:, j]) for j in range(len(diff)))
             print(f"| {name} minus {base} | {cells} |")
         print()
+    print(f"wall time: {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":

@@ -155,8 +155,9 @@ def load_settings() -> Settings:
 async def _halt(settings: Settings, sanction: Sanction) -> int:
     # The API's halt series: counted in this process only, but one owner of their names.
     from eros.api.metrics import HALT_METRICS
-    from eros.core.clock import SystemClock
+    from eros.core.clock import SystemClock, utc_from_ms
     from eros.core.redis_client import async_redis
+    from eros.core.sanction_effects import apply_sanction_effects
     from eros.pipeline.halt import RedisHalter
 
     if settings.redis_url is None:
@@ -164,8 +165,12 @@ async def _halt(settings: Settings, sanction: Sanction) -> int:
         return 0
     client = async_redis(settings.redis_url)
     try:
+        now_ms = SystemClock().now_ms()
+        await apply_sanction_effects(
+            client, sanction, utc_from_ms(now_ms), settings.access_token_ttl_seconds
+        )
         halter = RedisHalter(client, settings, counted=HALT_METRICS)
-        return await halter.halt_user(sanction.user_id, SystemClock().now_ms())
+        return await halter.halt_user(sanction.user_id, now_ms)
     finally:
         await client.aclose()
 
@@ -200,8 +205,18 @@ def _ban(args: argparse.Namespace) -> int:
 
 def _reinstate(args: argparse.Namespace) -> int:
     async def work() -> None:
-        async with await _connect(load_settings()) as conn:
+        settings = load_settings()
+        async with await _connect(settings) as conn:
             await moderation.reinstate(conn, args.user_id, None, args.reason)
+        if settings.redis_url is not None:
+            from eros.core.redis_client import async_redis
+            from eros.core.sanction_effects import lift_sanction_effects
+
+            client = async_redis(settings.redis_url)
+            try:
+                await lift_sanction_effects(client, args.user_id)
+            finally:
+                await client.aclose()
         sys.stdout.write(f"{args.user_id} is reinstated\n")
 
     return _run(work())

@@ -2,7 +2,9 @@
 
 A heartbeat costs one round trip (one Lua script); counting users per
 phase costs one ZCOUNT per phase; a tracked user costs a sorted-set entry with a
-16-byte member.
+16-byte member. The start of each user's current session is a second sorted set, kept
+only while the session lasts (`prune_ended_sessions`), so it costs memory per user in a
+session, not per user tracked.
 """
 
 from __future__ import annotations
@@ -17,20 +19,30 @@ import redis
 import redis.asyncio as aredis
 from redis.commands.core import AsyncScript
 
-from eros.core.keys import ACTIVITY_KEY, SESSION_START_KEY, user_jobs_key
+from eros.core.errors import AccountDisabled
+from eros.core.keys import (
+    ACTIVITY_KEY,
+    SESSION_START_KEY,
+    refused_heartbeats_key,
+    user_jobs_key,
+)
 from eros.core.phases import Phase, phase_for_idle, phase_score_bounds
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "ACTIVITY_KEY",
+    "SESSION_PRUNE_BATCH",
     "ActivityRecord",
     "HeartbeatOutcome",
+    "accept_heartbeats",
     "acount_users_per_phase",
     "count_users_per_phase",
     "get_last_active",
+    "prune_ended_sessions",
     "prune_inactive",
     "record_heartbeat",
+    "refuse_heartbeats",
     "session_duration_ms",
 ]
 
@@ -72,8 +84,12 @@ def session_duration_ms(
 # ZSCORE, ZADD GT and EXISTS in one command: a three-command pipeline costs the API about
 # twice the client-side CPU of one command, and the heartbeat is the API's hottest request.
 # A session starts when an active beat follows an idle spell of at least ARGV[4] ms (the
-# phase 1 threshold) or none at all; only then is its start written.
+# phase 1 threshold) or none at all; only then is its start written. A disabled account's
+# beat (KEYS[4] exists) writes nothing: its access token may outlive a ban or a deletion.
 _HEARTBEAT_LUA = """
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  return {false, 0, 1}
+end
 local previous = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if ARGV[3] == '1' then
   redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
@@ -81,7 +97,7 @@ if ARGV[3] == '1' then
     redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
   end
 end
-return {previous, redis.call('EXISTS', KEYS[2])}
+return {previous, redis.call('EXISTS', KEYS[2]), 0}
 """
 
 
@@ -98,12 +114,20 @@ async def record_heartbeat(
     The previous score, the new score and the halting index are read and written by one
     script, in one round trip (redis-py loads it again after a restart: NOSCRIPT).
     `GT` keeps a late, out-of-order heartbeat from moving time back. A heartbeat from a
-    backgrounded app (`active=False`) only reads.
+    backgrounded app (`active=False`) only reads. A disabled account's heartbeat raises
+    `AccountDisabled` and records nothing (`refuse_heartbeats`).
     """
-    previous_raw, jobs = await _heartbeat_script(client)(
-        keys=[ACTIVITY_KEY, user_jobs_key(user_id), SESSION_START_KEY],
+    previous_raw, jobs, refused = await _heartbeat_script(client)(
+        keys=[
+            ACTIVITY_KEY,
+            user_jobs_key(user_id),
+            SESSION_START_KEY,
+            refused_heartbeats_key(user_id),
+        ],
         args=[user_id.bytes, now_ms, 1 if active else 0, _session_gap_ms(thresholds_seconds)],
     )
+    if refused:
+        raise AccountDisabled
     previous = None if previous_raw is None else int(float(previous_raw))
     idle_ms = _idle(previous, now_ms)
     return HeartbeatOutcome(
@@ -185,3 +209,55 @@ async def prune_inactive(client: aredis.Redis, now_ms: int, retention_seconds: i
     if removed:
         logger.info("Pruned %d users idle beyond the retention horizon.", removed)
     return removed
+
+
+# Removes the given session starts whose user has been idle since ARGV[1] or longer (or
+# is no longer tracked), atomically with respect to heartbeats: a start written by a beat
+# that began a new session in between is kept.
+_PRUNE_SESSIONS_LUA = """
+local removed = 0
+for i = 2, #ARGV do
+  local last = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if not last or tonumber(last) <= tonumber(ARGV[1]) then
+    removed = removed + redis.call('ZREM', KEYS[2], ARGV[i])
+  end
+end
+return removed
+"""
+SESSION_PRUNE_BATCH = 1000
+"""Session starts checked per script call: bounds how long one call holds Redis."""
+
+
+async def prune_ended_sessions(
+    client: aredis.Redis, now_ms: int, thresholds_seconds: Sequence[int]
+) -> int:
+    """Forget the starts of sessions that are over (the user idle for the session gap);
+    returns how many were removed. Its cost follows the users in a session."""
+    script = client.register_script(_PRUNE_SESSIONS_LUA)
+    ended_by = now_ms - _session_gap_ms(thresholds_seconds)
+    removed = 0
+    cursor = 0
+    while True:
+        cursor, entries = await client.zscan(SESSION_START_KEY, cursor, count=SESSION_PRUNE_BATCH)
+        members = [member for member, _ in entries]
+        if members:
+            removed += int(
+                await script(keys=[ACTIVITY_KEY, SESSION_START_KEY], args=[ended_by, *members])
+            )
+        if cursor == 0:
+            break
+    if removed:
+        logger.info("Forgot the starts of %d sessions that are over.", removed)
+    return removed
+
+
+async def refuse_heartbeats(client: aredis.Redis, user_id: UUID, seconds: int) -> None:
+    """Refuse the account's heartbeats for `seconds` (its access tokens' lifetime): a
+    suspended, banned or deleted account must not re-enter the activity index, nor be
+    scheduled again, with a token issued before."""
+    await client.set(refused_heartbeats_key(user_id), 1, ex=max(1, seconds))
+
+
+async def accept_heartbeats(client: aredis.Redis, user_id: UUID) -> None:
+    """Lift `refuse_heartbeats` (a reinstated account)."""
+    await client.delete(refused_heartbeats_key(user_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from uuid import UUID
 
 # One sorted set for all users: member = the user's UUID as 16 raw bytes, score =
@@ -16,6 +17,22 @@ USER_JOBS_PREFIX = "eros:user-jobs:"
 
 def user_jobs_key(user_id: UUID) -> str:
     return f"{USER_JOBS_PREFIX}{user_id}"
+
+
+# Per suspended, banned or deleted account, for as long as its access tokens may live:
+# heartbeats are refused (eros.core.activity). Named by a digest of the id, because the
+# key outlives a deletion by minutes and must not hold the deleted member's id.
+REFUSED_HEARTBEATS_PREFIX = "eros:heartbeats-refused:"
+KEY_DIGEST_BYTES = 16
+
+
+def key_digest(data: bytes) -> str:
+    """How personal data goes into a key name when it must not be readable there."""
+    return hashlib.blake2b(data, digest_size=KEY_DIGEST_BYTES).hexdigest()
+
+
+def refused_heartbeats_key(user_id: UUID) -> str:
+    return f"{REFUSED_HEARTBEATS_PREFIX}{key_digest(user_id.bytes)}"
 
 
 # Read-through caches (eros.core.cache), TTLs from settings: a user's own profile, the
@@ -44,6 +61,11 @@ def recommendations_cache_key(user_id: UUID) -> str:
 # light phase's favourites and interaction summary (JSON, 1 h).
 DAILY_MATCHES_CACHE_PREFIX = "eros:matches:daily:"
 FAVOURITES_CACHE_PREFIX = "eros:favourites:"
+
+
+# The population model's current version (eros.core.population_model): a read-through
+# cache of the newest row of `population_models`, with a TTL.
+POPULATION_MODEL_KEY = "eros:model:population"
 
 
 def daily_matches_cache_key(user_id: UUID) -> str:

@@ -82,6 +82,7 @@ EXPORTED: dict[str, str] = {
 # What is held about the member but not exported, and why.
 WITHHELD: dict[str, str] = {
     "schema_migrations": "holds no personal data",
+    "population_models": "the matcher's shared weights, fitted on everyone's decisions",
     "interactions": "others' interactions with the member (they are the others' data)",
     "blocks": "blocks of the member by others (a block must not be revealed)",
     "reports": "reports against the member (they would identify the reporters)",

@@ -16,6 +16,7 @@ import redis.asyncio as aredis
 from pydantic import BaseModel
 
 from eros.core.cache import cache_get_model, cache_set_model, invalidate_around
+from eros.core.clock import MS_PER_SECOND
 from eros.core.database import AsyncPool
 from eros.core.errors import ProfileNotFound
 from eros.core.keys import (
@@ -25,6 +26,7 @@ from eros.core.keys import (
     recommendations_cache_key,
 )
 from eros.core.profiles import Profile, get_profile, get_visible_profile, save_profile
+from eros.core.reanalysis import schedule_reanalysis
 from eros.core.safety import separated
 
 __all__ = ["own_profile", "replace_profile", "visible_profile"]
@@ -84,8 +86,9 @@ async def replace_profile(
     db: AsyncPool, client: aredis.Redis, profile: Profile, now: datetime
 ) -> Profile:
     """Save the profile, dropping the cached profile, public profile, recommendations and
-    daily matches. Raises Redis' connection errors while Redis is unreachable, since a
-    cache that cannot be invalidated would serve the old profile for hours."""
+    daily matches, and schedule its re-analysis (`eros.core.reanalysis`). Raises Redis'
+    connection errors while Redis is unreachable, since a cache that cannot be
+    invalidated would serve the old profile for hours."""
     user_id = profile.user_id
     keys = [
         profile_cache_key(user_id),
@@ -94,4 +97,6 @@ async def replace_profile(
         daily_matches_cache_key(user_id),
     ]
     async with invalidate_around(client, keys), db.connection() as conn:
-        return await save_profile(conn, profile, now)
+        saved = await save_profile(conn, profile, now)
+    await schedule_reanalysis(client, user_id, int(now.timestamp() * MS_PER_SECOND))
+    return saved

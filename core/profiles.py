@@ -3,9 +3,11 @@
 The API validates input against the limits here (`eros.api.schemas.profiles`); the
 recommendation adapter turns a `Profile` into the matcher's `MatchProfile`.
 
-Re-analysis: every save sets `profiles.analysis_requested_at` to the save time. A phase
-job that analyses the profile calls `clear_reanalysis` with the timestamp it read, which
-clears the flag only if no newer save happened meanwhile.
+Re-analysis: every save sets `profiles.analysis_requested_at` to the save time (and the
+save through the cache, `eros.core.profile_cache.replace_profile`, schedules the analysis:
+`eros.core.reanalysis`). Phase 3, which analyses the profile, calls `clear_reanalysis`
+with the timestamp it read, which clears the flag only if no newer save happened
+meanwhile.
 """
 
 from __future__ import annotations

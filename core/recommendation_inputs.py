@@ -4,8 +4,10 @@ matcher's pool, interaction log, blocks, reputation and models for one viewer.
 `load_inputs` does the I/O (async); `rank` is pure CPU and runs in a thread. SQL
 pre-filters candidates by the cheap, exact-or-looser hard filters (mutual gender and
 age, a latitude band for distance, the visibility rule of `eros.core.visibility`,
-acted-on and recently shown) so the matcher, which re-applies every filter, sees at most
-`CANDIDATE_CAP` of them. Members whose exposure is lowered (enough open reports, see
+acted-on and recently shown); the matcher re-applies every filter. The `cap` of
+`load_inputs` bounds how many it sees: `CANDIDATE_CAP` (newest-updated first) for the
+API's on-demand path, None -- no LIMIT, so every eligible member -- for phase 3.
+Members whose exposure is lowered (enough open reports, see
 `eros.core.moderation.exposure_lowered_sql`) are not recommended until a moderator
 reviews those reports. Candidates who already skipped the viewer are left out too:
 recommending someone who said no helps nobody and would reveal their answer.
@@ -38,14 +40,18 @@ from eros.core.matching import (
     MatchProfile,
     MatchVocabulary,
     ModelTable,
+    PreferenceModel,
     Reputation,
     fit_user_model,
+    offsets_from_counts,
     prior_model,
     rank_for_viewer,
     training_examples,
 )
 from eros.core.matching.ranking import DEFAULT_DAILY_EXPOSURE_CAP
+from eros.core.matching.standing import StandingColumns, StandingFacts
 from eros.core.moderation import exposure_lowered_sql
+from eros.core.population_model import load_current
 from eros.core.profiles import (
     PROFILE_COLUMNS,
     CommunicationDimension,
@@ -55,12 +61,13 @@ from eros.core.profiles import (
     get_profile,
     profile_from_row,
 )
+from eros.core.standing import load_standing
 from eros.core.visibility import visible_flag_sql, visible_sql
 
 __all__ = ["CANDIDATE_CAP", "MatcherInputs", "load_inputs", "rank"]
 
 CANDIDATE_CAP = 5000
-"""Most candidates one on-demand computation scores (the nightly jobs see everyone)."""
+"""Most candidates one on-demand computation scores by default; phase 3 passes no cap."""
 DECISION_HISTORY_CAP = 500
 """The viewer's latest decisions whose targets join the pool, to learn the viewer's taste."""
 # A degree of latitude is at least this long, so the band is never too narrow.
@@ -79,7 +86,14 @@ class MatcherInputs:
     # Latest-decision counts received, per profile, and the like-rate to smooth towards.
     likes: dict[UUID, int]
     decisions: dict[UUID, int]
+    # Likes and decisions each member gave (their latest per target): how lenient they are.
+    likes_given: dict[UUID, int]
+    decisions_given: dict[UUID, int]
     shown_today: dict[UUID, int]
+    # The fitted population model (eros.core.population_model); None: the hand-set prior.
+    population: PreferenceModel | None
+    # New, established, good standing and cooldowns (eros.core.standing), per profile.
+    standing: dict[UUID, StandingFacts]
 
 
 def _years_before(today: date, years: int) -> date:
@@ -146,7 +160,7 @@ LIMIT %(cap)s
 
 
 async def _candidate_rows(
-    conn: AsyncConnection[Any], viewer: Profile, now: datetime, rules: FilterRules
+    conn: AsyncConnection[Any], viewer: Profile, now: datetime, rules: FilterRules, cap: int | None
 ) -> list[dict[str, Any]]:
     today = now.date()
     params: dict[str, Any] = {
@@ -157,7 +171,7 @@ async def _candidate_rows(
         "oldest_birth": _years_before(today, viewer.age_max + 1),
         "viewer_age": age_on(viewer.birth_date, today),
         "shown_since": now - timedelta(days=rules.reshow_cooldown_days),
-        "cap": CANDIDATE_CAP,
+        "cap": cap,  # LIMIT NULL is no limit
     }
     band = ""
     if viewer.latitude is not None and viewer.max_distance_km is not None:
@@ -226,6 +240,23 @@ async def _reputation_counts(
     )
 
 
+async def _decisions_given(
+    conn: AsyncConnection[Any], user_ids: list[UUID]
+) -> tuple[dict[UUID, int], dict[UUID, int]]:
+    cur = await conn.execute(
+        "SELECT actor_id, count(*) FILTER (WHERE kind = 'like') AS likes, count(*) AS decisions "
+        "FROM (SELECT DISTINCT ON (actor_id, target_id) actor_id, kind FROM interactions "
+        " WHERE actor_id = ANY(%s) AND kind IN ('like', 'skip') "
+        " ORDER BY actor_id, target_id, occurred_at DESC, id DESC) latest GROUP BY actor_id",
+        (user_ids,),
+    )
+    rows = await cur.fetchall()
+    return (
+        {r["actor_id"]: r["likes"] for r in rows},
+        {r["actor_id"]: r["decisions"] for r in rows},
+    )
+
+
 async def _shown_today(
     conn: AsyncConnection[Any], user_ids: list[UUID], now: datetime
 ) -> dict[UUID, int]:
@@ -256,13 +287,19 @@ async def load_inputs(
     viewer_id: UUID,
     now: datetime,
     rules: FilterRules,
+    *,
+    cap: int | None = CANDIDATE_CAP,
 ) -> MatcherInputs | None:
-    """Everything `rank` needs for `viewer_id`; None when the viewer has no profile."""
+    """Everything `rank` needs for `viewer_id`; None when the viewer has no profile.
+
+    At most `cap` candidates pass the SQL pre-filter, newest-updated first; None loads
+    every eligible member (phase 3).
+    """
     viewer = await get_profile(conn, viewer_id)
     if viewer is None:
         return None
     loaded: dict[UUID, tuple[Profile, bool]] = {viewer_id: (viewer, True)}
-    for row in await _candidate_rows(conn, viewer, now, rules):
+    for row in await _candidate_rows(conn, viewer, now, rules, cap):
         loaded[row["user_id"]] = (profile_from_row(row), True)
     for row in await _decided_rows(conn, viewer_id):
         loaded.setdefault(row["user_id"], (profile_from_row(row), bool(row["visible"])))
@@ -275,6 +312,7 @@ async def load_inputs(
     )
     block_pairs = [(r["blocker_id"], r["blocked_id"]) for r in await cur.fetchall()]
     likes, decisions = await _reputation_counts(conn, ids)
+    likes_given, decisions_given = await _decisions_given(conn, ids)
     return MatcherInputs(
         viewer=viewer_id,
         user_ids=ids,
@@ -286,7 +324,11 @@ async def load_inputs(
         block_pairs=block_pairs,
         likes=likes,
         decisions=decisions,
+        likes_given=likes_given,
+        decisions_given=decisions_given,
         shown_today=await _shown_today(conn, ids, now),
+        population=await load_current(conn, redis),
+        standing=await load_standing(conn, ids, now),
     )
 
 
@@ -324,11 +366,20 @@ def rank(
     blocks = BlockGraph.from_pairs(inputs.block_pairs, pool)
     reputation = _reputation(inputs, pool)
     now_s = now.timestamp()
-    prior = prior_model()
+    # Everyone scores with the population model; the viewer's own fit starts from it.
+    prior = inputs.population or prior_model()
     x, liked = training_examples(pool, viewer, now_s, reputation, log)
     own = fit_user_model(x, liked, prior) if liked.shape[0] else prior
-    models = ModelTable.build(len(pool), prior, {viewer: own})
-    ctx = MatchContext(pool, models, reputation, log, blocks, rules)
+    # A candidate's predicted interest in the viewer follows how often they say yes at all
+    # (docs/matching.md: without it the reciprocal score loses to a selectivity baseline).
+    given = [inputs.likes_given, inputs.decisions_given]
+    likes_given, decisions_given = (
+        np.asarray([counts.get(u, 0) for u in inputs.user_ids], np.float64) for counts in given
+    )
+    offsets = offsets_from_counts(likes_given, decisions_given)
+    models = ModelTable.build(len(pool), prior, {viewer: own}, default_offsets=offsets)
+    standing = StandingColumns.build([inputs.standing.get(u) for u in inputs.user_ids], now_s)
+    ctx = MatchContext(pool, models, reputation, log, blocks, rules, standing)
     shown = np.asarray([inputs.shown_today.get(u, 0) for u in inputs.user_ids], np.int32)
     matches = rank_for_viewer(ctx, viewer, now_s, k, ExposureLedger(shown, exposure_cap))
     return [m for m in matches if math.isfinite(m.score)]

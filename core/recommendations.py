@@ -1,13 +1,21 @@
-"""Recommendations on demand: computed by the matcher's light path, cached 24 h, and
-filtered again at every read.
+"""Recommendations on demand: computed by the workers, cached 24 h, and filtered again
+at every read; the API itself never runs the full matcher.
 
 The cache holds the top `MAX_RECOMMENDATIONS` candidate ids with scores and reasons.
 Every read re-checks them against PostgreSQL (the visibility rule of
 `eros.core.visibility`: blocks either way, disabled accounts; lowered exposure, see
 `eros.core.moderation`; and the viewer's own likes/skips/reports since) and joins
-their current public profile, so a cached list never shows someone it must not. When
-fewer than the requested number survive and the list was not already everyone
-available, it is recomputed.
+their current public profile, so a cached list never shows someone it must not.
+
+A miss (no entry, or fewer survivors than asked and the list was not already everyone
+available) answers at once from what is cheap, under the same filters: the viewer's
+daily set of the last 24 h when it still has enough people (`daily`), else the matcher
+over at most `cheap_cap` candidates, newest-updated first (`cheap`). A cheap list is
+cached too, briefly and marked as such, so that asking again before a worker is done
+shows the same people (they count as shown, so a new ranking would leave them out).
+The answer says so (`refresh=True`) and the caller queues the full computation
+(`compute_recommendations`, run by `eros.worker.recommendations`), which overwrites the
+cache for the next request.
 What is served is recorded in `shown_history`, which feeds "already shown recently"
 and the per-day exposure cap of later computations.
 """
@@ -18,13 +26,15 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import redis.asyncio as aredis
 import redis.exceptions
+from psycopg import AsyncConnection
 from pydantic import BaseModel
 
+from eros.core.analysis.store import load_daily_set
 from eros.core.cache import cache_get_model, cache_set_model, invalidate
 from eros.core.clock import utc_from_ms
 from eros.core.database import AsyncPool
@@ -43,6 +53,8 @@ __all__ = [
     "CachedMatch",
     "NoProfile",
     "Recommendations",
+    "Source",
+    "compute_recommendations",
     "forget_recommendations",
     "recommendations_for",
 ]
@@ -51,6 +63,12 @@ MAX_RECOMMENDATIONS = 50
 """Computed and cached per viewer; a request's `limit` takes the first ones still valid."""
 EMPTY_RESULT_TTL_SECONDS = 15 * 60
 """An empty list is cached briefly only: new people may sign up any minute."""
+CHEAP_RESULT_TTL_SECONDS = 15 * 60
+"""A cheap list waits this long at most for the workers' full computation to replace it."""
+
+# `computed` (the API's own full computation) is no longer sent, but stays in v1's
+# schema: removing an enum value is a breaking change (docs/api.md#versioning).
+Source = Literal["cache", "computed", "daily", "cheap"]
 
 
 class NoProfile(ProfileNotFound):
@@ -74,13 +92,17 @@ class CachedRecommendations(BaseModel):
     # Fewer than MAX_RECOMMENDATIONS were found: recomputing now would find no others.
     exhausted: bool
     matches: list[CachedMatch]
+    # Ranked over a few candidates in a request, until the workers' computation replaces it.
+    cheap: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Recommendations:
     items: list[tuple[CachedMatch, Profile]]
-    source: Literal["cache", "computed"]
+    source: Source
     generated_at: datetime
+    # The cache could not answer: the caller queues the full computation.
+    refresh: bool = False
 
 
 _SERVABLE_SQL = f"""
@@ -118,22 +140,23 @@ async def _record_shown(db: AsyncPool, viewer: UUID, shown: list[UUID], now: dat
         )
 
 
-async def _compute(
-    db: AsyncPool,
+async def _rank(
+    conn: AsyncConnection[Any],
     redis: aredis.Redis,
     viewer: UUID,
     now_ms: int,
     rules: FilterRules,
+    cap: int | None,
 ) -> CachedRecommendations:
+    """The matcher over at most `cap` candidates (None: everyone eligible), as cached."""
     now = utc_from_ms(now_ms)
-    async with db.connection() as conn:
-        inputs = await load_inputs(conn, redis, viewer, now, rules)
+    inputs = await load_inputs(conn, redis, viewer, now, rules, cap=cap)
     if inputs is None:
         raise NoProfile
     # NumPy work off the event loop, so other requests keep being served meanwhile.
     matches = await asyncio.to_thread(rank, inputs, now, MAX_RECOMMENDATIONS, rules)
     logger.info(
-        "Computed %d recommendations for user %s from %d profiles.",
+        "Ranked %d recommendations for user %s from %d profiles.",
         len(matches),
         viewer,
         len(inputs.profiles),
@@ -142,7 +165,59 @@ async def _compute(
         generated_at_ms=now_ms,
         exhausted=len(matches) < MAX_RECOMMENDATIONS,
         matches=[CachedMatch.from_match(m) for m in matches],
+        cheap=cap is not None,
     )
+
+
+async def compute_recommendations(
+    conn: AsyncConnection[Any],
+    redis: aredis.Redis,
+    viewer: UUID,
+    now_ms: int,
+    ttl_seconds: int,
+    rules: FilterRules | None = None,
+) -> int:
+    """The full computation over every eligible candidate, written to the cache (the
+    workers' job). Returns how many were cached; raises `NoProfile`."""
+    fresh = await _rank(conn, redis, viewer, now_ms, rules or FilterRules(), None)
+    ttl = ttl_seconds if fresh.matches else min(ttl_seconds, EMPTY_RESULT_TTL_SECONDS)
+    await cache_set_model(redis, recommendations_cache_key(viewer), fresh, ttl)
+    return len(fresh.matches)
+
+
+async def _from_daily(
+    db: AsyncPool, viewer: UUID, now_ms: int, limit: int
+) -> tuple[list[tuple[CachedMatch, Profile]], datetime] | None:
+    """The viewer's daily set of the last 24 h, filtered like the cache, if enough remain."""
+    async with db.connection() as conn:
+        stored = await load_daily_set(conn, viewer, now=utc_from_ms(now_ms))
+    if stored is None:
+        return None
+    matches = [
+        CachedMatch(user_id=m.candidate_id, score=m.score, reasons=list(m.reasons))
+        for m in stored.daily.matches
+    ]
+    items = await _servable(db, viewer, matches, limit)
+    if len(items) < limit:
+        return None
+    return items, utc_from_ms(stored.daily.generated_at_ms)
+
+
+async def _cheap(
+    db: AsyncPool,
+    redis: aredis.Redis,
+    viewer: UUID,
+    now_ms: int,
+    limit: int,
+    rules: FilterRules,
+    cap: int,
+) -> list[tuple[CachedMatch, Profile]]:
+    async with db.connection() as conn:
+        ranked = await _rank(conn, redis, viewer, now_ms, rules, cap)
+    await cache_set_model(
+        redis, recommendations_cache_key(viewer), ranked, CHEAP_RESULT_TTL_SECONDS
+    )
+    return await _servable(db, viewer, ranked.matches, limit)
 
 
 async def forget_recommendations(client: aredis.Redis, *users: UUID) -> None:
@@ -160,25 +235,33 @@ async def recommendations_for(
     viewer: UUID,
     now_ms: int,
     limit: int,
-    ttl_seconds: int,
+    cheap_cap: int,
     rules: FilterRules | None = None,
 ) -> Recommendations:
-    """Up to `limit` recommendations: from the cache if it still has enough, else computed.
+    """Up to `limit` recommendations: from the cache if it still has enough, else from
+    the daily set or a ranking of at most `cheap_cap` candidates, with `refresh` set.
 
     Raises `NoProfile` when the viewer has none, and Redis' connection errors when the
     activity data the matcher needs is unreachable.
     """
     rules = rules or FilterRules()
-    key = recommendations_cache_key(viewer)
-    cached = await cache_get_model(redis, key, CachedRecommendations)
+    now = utc_from_ms(now_ms)
+    cached = await cache_get_model(redis, recommendations_cache_key(viewer), CachedRecommendations)
     if cached is not None:
         items = await _servable(db, viewer, cached.matches, limit)
+        if cached.cheap:
+            await _record_shown(db, viewer, [m.user_id for m, _ in items], now)
+            generated_at = utc_from_ms(cached.generated_at_ms)
+            return Recommendations(items, "cheap", generated_at, refresh=True)
         if len(items) >= limit or cached.exhausted:
-            await _record_shown(db, viewer, [m.user_id for m, _ in items], utc_from_ms(now_ms))
+            await _record_shown(db, viewer, [m.user_id for m, _ in items], now)
             return Recommendations(items, "cache", utc_from_ms(cached.generated_at_ms))
-    fresh = await _compute(db, redis, viewer, now_ms, rules)
-    ttl = ttl_seconds if fresh.matches else min(ttl_seconds, EMPTY_RESULT_TTL_SECONDS)
-    await cache_set_model(redis, key, fresh, ttl)
-    items = await _servable(db, viewer, fresh.matches, limit)
-    await _record_shown(db, viewer, [m.user_id for m, _ in items], utc_from_ms(now_ms))
-    return Recommendations(items, "computed", utc_from_ms(now_ms))
+    daily = await _from_daily(db, viewer, now_ms, limit)
+    if daily is not None:
+        items, generated_at = daily
+        source: Source = "daily"
+    else:
+        items, generated_at = await _cheap(db, redis, viewer, now_ms, limit, rules, cheap_cap), now
+        source = "cheap"
+    await _record_shown(db, viewer, [m.user_id for m, _ in items], now)
+    return Recommendations(items, source, generated_at, refresh=True)

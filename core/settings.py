@@ -23,6 +23,12 @@ DEFAULT_PROFILE_CACHE_TTL_SECONDS = 12 * 3600
 DEFAULT_PUBLIC_PROFILE_CACHE_TTL_SECONDS = 5 * 60
 DEFAULT_RECOMMENDATIONS_CACHE_TTL_SECONDS = 24 * 3600
 DEFAULT_DAILY_MATCHES_CACHE_TTL_SECONDS = 24 * 3600
+# A recommendations cache miss ranks at most this many candidates in the request
+# (newest-updated first); the full computation is queued for the workers.
+DEFAULT_RECOMMENDATIONS_CHEAP_CANDIDATE_CAP = 300
+# A failed on-demand recommendations job keeps its id this long, so a user whose
+# computation fails is not retried on every request.
+DEFAULT_RECOMMENDATIONS_JOB_FAILURE_TTL_SECONDS = 5 * 60
 DEFAULT_WORKER_WORK_MODULES = ("eros.worker.phases",)
 DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
 DEFAULT_RATE_LIMIT_WRITES_PER_MINUTE = 60
@@ -36,6 +42,9 @@ DEFAULT_RETENTION_INTERVAL_SECONDS = 3600
 DEFAULT_RETENTION_BATCH_ROWS = 5000
 # Served by phase 1's workers, after their own queue (eros.pipeline.maintenance).
 DEFAULT_MAINTENANCE_QUEUE = "eros-maintenance"
+# The population model's fit job (eros.core.population_training), on the same queue.
+DEFAULT_MODEL_FIT_INTERVAL_SECONDS = 6 * 3600
+DEFAULT_MODEL_FIT_MIN_NEW_DECISIONS = 1000
 # Account protection (docs/api.md#accounts): per client address the limits leave room for
 # a shared address (an office, a carrier's NAT); per account they bound guessing.
 DEFAULT_REGISTER_PER_ADDRESS_PER_HOUR = 20
@@ -165,6 +174,18 @@ class Settings(BaseSettings):
         gt=0,
         description="How long computed recommendations are cached.",
     )
+    recommendations_cheap_candidate_cap: int = Field(
+        DEFAULT_RECOMMENDATIONS_CHEAP_CANDIDATE_CAP,
+        gt=0,
+        description="Candidates a recommendations cache miss ranks inside the request "
+        "(without a usable daily set); the full computation runs on the workers.",
+    )
+    recommendations_job_failure_ttl_seconds: int = Field(
+        DEFAULT_RECOMMENDATIONS_JOB_FAILURE_TTL_SECONDS,
+        gt=0,
+        description="How long a failed on-demand recommendations job blocks a new one "
+        "for the same user.",
+    )
     daily_matches_cache_ttl_seconds: int = Field(
         DEFAULT_DAILY_MATCHES_CACHE_TTL_SECONDS,
         gt=0,
@@ -213,6 +234,17 @@ class Settings(BaseSettings):
         DEFAULT_RETENTION_BATCH_ROWS,
         gt=0,
         description="Rows the retention job deletes per statement (one short transaction each).",
+    )
+    model_fit_interval_seconds: int = Field(
+        DEFAULT_MODEL_FIT_INTERVAL_SECONDS,
+        gt=0,
+        description="How often the scheduler enqueues the population model's fit job.",
+    )
+    model_fit_min_new_decisions: int = Field(
+        DEFAULT_MODEL_FIT_MIN_NEW_DECISIONS,
+        gt=0,
+        description="Likes and skips that must arrive after the current model version before "
+        "the fit job fits the next one (else it does nothing).",
     )
     register_per_address_per_hour: int = Field(
         DEFAULT_REGISTER_PER_ADDRESS_PER_HOUR,

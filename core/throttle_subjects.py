@@ -8,8 +8,9 @@ could otherwise rotate addresses for free.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
+
+from eros.core.keys import key_digest
 
 __all__ = ["UNKNOWN_ADDRESS", "address_subject", "email_subject", "network_of"]
 
@@ -17,11 +18,10 @@ __all__ = ["UNKNOWN_ADDRESS", "address_subject", "email_subject", "network_of"]
 IPV6_SUBSCRIBER_PREFIX_BITS = 64
 # A request without a peer address (a test transport, a Unix socket) counts as this one.
 UNKNOWN_ADDRESS = "unknown"
-_DIGEST_BYTES = 16
 
 
 def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=_DIGEST_BYTES).hexdigest()
+    return key_digest(text.encode())
 
 
 def network_of(host: str | None) -> str:

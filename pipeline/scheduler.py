@@ -44,7 +44,7 @@ from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
 from eros.pipeline import metrics
 from eros.pipeline.lease import Lease
-from eros.pipeline.maintenance import enqueue_retention
+from eros.pipeline.maintenance import enqueue_model_fit, enqueue_retention
 from eros.pipeline.queue import Enqueuer
 from eros.pipeline.recovery import recover_abandoned
 from eros.pipeline.server import ProbeServer
@@ -59,6 +59,8 @@ STATE_TTL_SECONDS = 3600
 LIVENESS_SECONDS = 60.0
 # How often the active scheduler checks whether this interval's retention job is enqueued.
 RETENTION_CHECK_SECONDS = 60.0
+# Likewise for the population model's fit job (eros.pipeline.maintenance).
+MODEL_FIT_CHECK_SECONDS = 60.0
 
 
 class LeaseLost(Exception):
@@ -116,6 +118,7 @@ class Scheduler:
         )
         self._next_recovery = 0.0
         self._next_retention = 0.0
+        self._next_model_fit = 0.0
         self.last_progress = time.monotonic()
 
     def tick(self) -> TickReport:
@@ -138,6 +141,9 @@ class Scheduler:
             if time.monotonic() >= self._next_retention:
                 self._next_retention = time.monotonic() + RETENTION_CHECK_SECONDS
                 enqueue_retention(self._connection, self._settings, now_ms)
+            if time.monotonic() >= self._next_model_fit:
+                self._next_model_fit = time.monotonic() + MODEL_FIT_CHECK_SECONDS
+                enqueue_model_fit(self._connection, self._settings, now_ms)
         except LeaseLost:
             logger.warning(
                 "Scheduler %s lost its lease during a tick; another one took over.", self.name

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -43,6 +44,21 @@ def ensure_installed(extras: str) -> Path:
         subprocess.run([*pip, "-e", f".[{extras}]"], cwd=ROOT, check=True)
         stamp.write_text(digest)
     return python
+
+
+def ensure_typescript() -> None:
+    """Install the TypeScript compiler the client's tests use (clients/typescript), once,
+    where npm exists; without it those tests skip and say why."""
+    client = ROOT / "clients" / "typescript"
+    npm = shutil.which("npm")
+    if npm is None or (client / "node_modules" / ".bin" / "tsc").exists():
+        return
+    sys.stderr.write("Installing TypeScript for the client's tests (npm ci) ...\n")
+    result = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=client, capture_output=True
+    )
+    if result.returncode != 0:
+        sys.stderr.write("npm ci failed; the TypeScript compile tests will skip.\n")
 
 
 def exec_in_venv(python: Path, args: list[str]) -> None:

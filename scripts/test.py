@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from bootstrap import ensure_installed, exec_in_venv
+from bootstrap import ensure_installed, ensure_typescript, exec_in_venv
 
 if __name__ == "__main__":
     python = ensure_installed("dev")
+    ensure_typescript()
     exec_in_venv(python, ["-m", "pytest", *sys.argv[1:]])

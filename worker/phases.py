@@ -20,7 +20,7 @@ from psycopg.rows import DictRow
 
 from eros.core.analysis.delivery import cache_daily
 from eros.core.analysis.generate import generate_daily
-from eros.core.analysis.light import load_favourites
+from eros.core.analysis.light import Favourites, cached_favourites, load_favourites
 from eros.core.analysis.patterns import Pattern, PatternKind, contrast_patterns, share_pattern
 from eros.core.analysis.preferences import (
     PreferenceSource,
@@ -59,7 +59,8 @@ def wall_ms() -> int:
 
 
 class LightPhase:
-    """Phase 1: favourites and an interaction summary in Redis for an hour."""
+    """Phase 1: favourites and an interaction summary in Redis for an hour, which phase 2
+    of the same idle period reads instead of querying them again."""
 
     async def run(self, ctx: JobContext) -> Mapping[str, Any]:
         async with await connect(ctx.settings) as conn:
@@ -71,9 +72,15 @@ class LightPhase:
         return {"favourites": len(found.favourites)}
 
 
-def _patterns_of(kind: PatternKind, evidence: Evidence) -> list[Pattern]:
+def _patterns_of(kind: PatternKind, evidence: Evidence, recent: Favourites) -> list[Pattern]:
     if kind is PatternKind.FAVOURITE:
-        return contrast_patterns(kind, evidence.liked, evidence.skipped)
+        found = contrast_patterns(kind, evidence.liked, evidence.skipped)
+        likes = recent.summary.get("like", 0)
+        decisions = likes + recent.summary.get("skip", 0)
+        if not decisions:
+            # A rate of 0 would read as "likes no one"; with no decisions it is unknown.
+            return found
+        return [*found, share_pattern(kind, "recent_like_rate", likes, decisions)]
     if kind is PatternKind.MESSAGE:
         found = contrast_patterns(kind, evidence.messaged, evidence.liked_not_messaged)
         liked = len(evidence.liked)
@@ -82,8 +89,20 @@ def _patterns_of(kind: PatternKind, evidence: Evidence) -> list[Pattern]:
     return contrast_patterns(kind, evidence.blocked, evidence.liked)
 
 
+async def _recent_favourites(
+    ctx: JobContext, conn: AsyncConnection[DictRow]
+) -> tuple[Favourites, str]:
+    """Phase 1's summary of this idle period from its cache, else computed here."""
+    raw = await ctx.redis.get(favourites_cache_key(ctx.user_id))
+    found = cached_favourites(raw, ctx.user_id, ctx.idle_since_ms)
+    if found is not None:
+        return found, "cache"
+    return await load_favourites(conn, ctx.user_id, utc_from_ms(ctx.idle_since_ms)), "database"
+
+
 class MediumPhase:
-    """Phase 2: favourite, message and block patterns, one kind at a time."""
+    """Phase 2: favourite, message and block patterns, one kind at a time; the favourite
+    kind adds phase 1's 30-day like rate (`stat:recent_like_rate`)."""
 
     async def run(self, ctx: JobContext) -> Mapping[str, Any]:
         state = await ctx.load_checkpoint() or {"done": []}
@@ -91,16 +110,22 @@ class MediumPhase:
         counts: dict[str, int] = {}
         async with await connect(ctx.settings) as conn:
             evidence = await load_evidence(conn, ctx.user_id, as_of)
+            recent, favourites_from = await _recent_favourites(ctx, conn)
             for kind in PatternKind:
                 if kind.value in state["done"]:
                     continue
-                patterns = _patterns_of(kind, evidence)
+                patterns = _patterns_of(kind, evidence, recent)
                 await save_patterns(conn, ctx.user_id, kind, patterns, as_of)
                 counts[kind.value] = len(patterns)
                 state = {"done": [*state["done"], kind.value]}
                 await ctx.checkpoint(state)
-        logger.info("Learned patterns for user %s: %s.", ctx.user_id, counts)
-        return {"patterns": counts}
+        logger.info(
+            "Learned patterns for user %s: %s (phase 1's summary from the %s).",
+            ctx.user_id,
+            counts,
+            favourites_from,
+        )
+        return {"patterns": counts, "favourites": favourites_from}
 
 
 class DeepPhase:

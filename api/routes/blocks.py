@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from uuid import UUID
+from fastapi import APIRouter, Depends, Response
 
-from fastapi import APIRouter, Depends, Path, Response
-
-from eros.api.deps import ClockDep, CurrentUser, DbDep, RedisDep
+from eros.api.deps import ClockDep, CurrentUser, DbDep, RedisDep, UserIdPath
 from eros.api.errors import ERROR_RESPONSES, NotFound
 from eros.api.guards import refuse_self
 from eros.api.limits import WriteKind, guarded_write
@@ -75,9 +72,7 @@ async def get_blocks(claims: CurrentUser, db: DbDep) -> BlockList:
     response_model=UnblockResponse,
     dependencies=[Depends(guarded_write(WriteKind.BLOCKS))],
 )
-async def delete_block(
-    user_id: Annotated[UUID, Path(alias="userId")], claims: CurrentUser, db: DbDep
-) -> UnblockResponse:
+async def delete_block(user_id: UserIdPath, claims: CurrentUser, db: DbDep) -> UnblockResponse:
     """Lift the caller's block. The other user's block of the caller, if any, stays, and
     someone once blocked is not recommended again."""
     refuse_self(user_id, claims.user_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from eros.api.deps import AdminUser, ClockDep, PhaseConfigDep, RedisDep
+from eros.api.deps import AdminUser, ClockDep, DbDep, PhaseConfigDep, RedisDep
 from eros.api.errors import ERROR_RESPONSES
 from eros.api.schemas.eros import (
     ErosStatus,
@@ -12,19 +12,37 @@ from eros.api.schemas.eros import (
     HaltEntry,
     PhaseConfigStatus,
     PhaseStatus,
+    PopulationModelStatus,
     SchedulerStatus,
 )
+from eros.core.population_model import StoredModel, load_stored
 from eros.pipeline.status import read_status
 
 router = APIRouter(prefix="/eros", tags=["eros"], responses=ERROR_RESPONSES)
 
 
+def _model_status(stored: StoredModel | None) -> PopulationModelStatus | None:
+    if stored is None:
+        return None
+    info = stored.info
+    return PopulationModelStatus(
+        version=info.version,
+        examples=info.examples,
+        users=info.users,
+        fitted_at=int(info.fitted_at.timestamp() * 1000),
+        fit_seconds=info.fit_seconds,
+        in_use=stored.model is not None,
+    )
+
+
 @router.get("/status", response_model=ErosStatus)
 async def eros_status(
-    _: AdminUser, redis: RedisDep, config: PhaseConfigDep, clock: ClockDep
+    _: AdminUser, redis: RedisDep, db: DbDep, config: PhaseConfigDep, clock: ClockDep
 ) -> ErosStatus:
     now_ms = clock.now_ms()
     status = await read_status(redis, config, now_ms)
+    async with db.connection() as conn:
+        stored = await load_stored(conn, redis)
     return ErosStatus(
         scheduler=SchedulerStatus.from_view(status.scheduler),
         phases=[
@@ -71,5 +89,6 @@ async def eros_status(
             )
             for follower in status.followers
         ],
+        model=_model_status(stored),
         timestamp=now_ms,
     )

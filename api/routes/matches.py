@@ -38,6 +38,7 @@ from eros.core.recommendations import (
     recommendations_for,
 )
 from eros.core.safety import ReportReason, Severity, file_report, target_statuses
+from eros.pipeline.recommendations import enqueue_recommendations
 
 router = APIRouter(prefix="/matches", tags=["matches"], responses=ERROR_RESPONSES)
 
@@ -62,14 +63,19 @@ async def get_recommendations(
 ) -> RecommendationsResponse:
     """The caller's best candidates now, both sides' interest combined, with reasons.
 
-    Computed on demand and cached 24 h; every read drops anyone blocked (either way) or
-    acted on since. 404 `profile_not_found` until the caller has a profile; 503 while
-    Redis (activity data) is unreachable.
+    Computed by the workers and cached 24 h; every read drops anyone blocked (either
+    way) or acted on since. On a cache miss the answer comes at once from the caller's
+    daily set (`source: daily`) or a ranking of a few hundred candidates (`cheap`), and
+    the full computation is queued: a later request gets it (`cache`). 404
+    `profile_not_found` until the caller has a profile; 503 while Redis (activity data)
+    is unreachable.
     """
     now_ms = clock.now_ms()
     result = await recommendations_for(
-        db, redis, claims.user_id, now_ms, limit, settings.recommendations_cache_ttl_seconds
+        db, redis, claims.user_id, now_ms, limit, settings.recommendations_cheap_candidate_cap
     )
+    if result.refresh:
+        await enqueue_recommendations(redis, settings, claims.user_id)
     today = utc_from_ms(now_ms).date()
     items = [
         Recommendation(

@@ -13,7 +13,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
-from eros.api.deps import AdminUser, ClockDep, DbDep
+from eros.api.deps import (
+    AdminUser,
+    ClockDep,
+    DbDep,
+    RedisDep,
+    ReportIdPath,
+    SettingsDep,
+    UserIdPath,
+)
 from eros.api.errors import ERROR_RESPONSES
 from eros.api.halting import Halter
 from eros.api.schemas.moderation import (
@@ -27,8 +35,9 @@ from eros.api.schemas.moderation import (
     TriageRequest,
 )
 from eros.core import moderation
-from eros.core.clock import Clock
+from eros.core.clock import Clock, utc_from_ms
 from eros.core.moderation import MAX_PAGE_SIZE, ReportStatus, Sanction
+from eros.core.sanction_effects import apply_sanction_effects, lift_sanction_effects
 
 router = APIRouter(prefix="/moderation", tags=["moderation"], responses=ERROR_RESPONSES)
 
@@ -40,7 +49,11 @@ async def _halt(request: Request, clock: Clock, user_id: UUID) -> int:
     return 0 if halter is None else await halter.halt_user(user_id, clock.now_ms())
 
 
-async def _sanctioned(request: Request, clock: Clock, sanction: Sanction) -> SanctionResponse:
+async def _sanctioned(
+    request: Request, clock: Clock, redis: RedisDep, settings: SettingsDep, sanction: Sanction
+) -> SanctionResponse:
+    now = utc_from_ms(clock.now_ms())
+    await apply_sanction_effects(redis, sanction, now, settings.access_token_ttl_seconds)
     halted = await _halt(request, clock, sanction.user_id)
     return SanctionResponse(
         user_id=sanction.user_id, sanction=sanction.kind, until=sanction.until, halted_jobs=halted
@@ -99,9 +112,9 @@ async def list_audit(
     )
 
 
-@router.post("/reports/{report_id}/triage", response_model=ModerationReport)
+@router.post("/reports/{reportId}/triage", response_model=ModerationReport)
 async def triage_report(
-    report_id: UUID, body: TriageRequest, admin: AdminUser, db: DbDep
+    report_id: ReportIdPath, body: TriageRequest, admin: AdminUser, db: DbDep
 ) -> ModerationReport:
     """open -> reviewed -> actioned | dismissed (open may go straight to a decision);
     409 `invalid_transition` otherwise. The step and note are audited."""
@@ -110,41 +123,46 @@ async def triage_report(
     return ModerationReport.from_domain(report)
 
 
-@router.post("/users/{user_id}/suspend", response_model=SanctionResponse)
+@router.post("/users/{userId}/suspend", response_model=SanctionResponse)
 async def suspend_user(
-    user_id: UUID,
+    user_id: UserIdPath,
     body: SuspendRequest,
     admin: AdminUser,
     db: DbDep,
     clock: ClockDep,
     request: Request,
+    redis: RedisDep,
+    settings: SettingsDep,
 ) -> SanctionResponse:
     """Suspend for `seconds`: no login, no refresh, no writes, hidden from everyone."""
     async with db.connection() as conn:
         sanction = await moderation.suspend(conn, user_id, body.seconds, admin.user_id, body.reason)
-    return await _sanctioned(request, clock, sanction)
+    return await _sanctioned(request, clock, redis, settings, sanction)
 
 
-@router.post("/users/{user_id}/ban", response_model=SanctionResponse)
+@router.post("/users/{userId}/ban", response_model=SanctionResponse)
 async def ban_user(
-    user_id: UUID,
+    user_id: UserIdPath,
     body: SanctionRequest,
     admin: AdminUser,
     db: DbDep,
     clock: ClockDep,
     request: Request,
+    redis: RedisDep,
+    settings: SettingsDep,
 ) -> SanctionResponse:
     """Ban until reinstated: as a suspension without an end."""
     async with db.connection() as conn:
         sanction = await moderation.ban(conn, user_id, admin.user_id, body.reason)
-    return await _sanctioned(request, clock, sanction)
+    return await _sanctioned(request, clock, redis, settings, sanction)
 
 
-@router.post("/users/{user_id}/reinstate", response_model=SanctionResponse)
+@router.post("/users/{userId}/reinstate", response_model=SanctionResponse)
 async def reinstate_user(
-    user_id: UUID, body: SanctionRequest, admin: AdminUser, db: DbDep
+    user_id: UserIdPath, body: SanctionRequest, admin: AdminUser, db: DbDep, redis: RedisDep
 ) -> SanctionResponse:
     """Lift a suspension or ban; the account is shown again at once (it logs in anew)."""
     async with db.connection() as conn:
         await moderation.reinstate(conn, user_id, admin.user_id, body.reason)
+    await lift_sanction_effects(redis, user_id)
     return SanctionResponse(user_id=user_id, sanction=None)

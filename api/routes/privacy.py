@@ -18,6 +18,7 @@ from eros.api.schemas.privacy import (
     ExportResponse,
     RedisData,
 )
+from eros.core.activity import refuse_heartbeats
 from eros.core.clock import utc_from_ms
 from eros.core.phases import Phase
 from eros.core.privacy import (
@@ -94,6 +95,9 @@ async def delete_own_account(
     await charge(redis, _rule(settings), user_id, now_ms)
     async with db.connection() as conn:
         await check_password(conn, user_id, body.password)
+    # The caller's access token outlives the account: its heartbeats are refused before
+    # the account leaves the activity index, so that none puts it back.
+    await refuse_heartbeats(redis, user_id, settings.access_token_ttl_seconds)
     # Out of the activity index first (so the scheduler enqueues nothing new), then halt
     # what is queued or running, and let running jobs record their end before erasing.
     await forget_activity(redis, user_id)

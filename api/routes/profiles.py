@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
-from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
-from eros.api.deps import ClockDep, CurrentUser, DbDep, RedisDep, SettingsDep
+from eros.api.deps import ClockDep, CurrentUser, DbDep, RedisDep, SettingsDep, UserIdPath
 from eros.api.errors import ERROR_RESPONSES, ApiError, NotFound
 from eros.api.limits import WriteKind, guarded_write
 from eros.api.schemas.profiles import (
@@ -24,7 +22,6 @@ from eros.core.profiles import MAX_PLAUSIBLE_AGE_YEARS, MIN_AGE_YEARS, age_on
 
 router = APIRouter(prefix="/users", tags=["profiles"], responses=ERROR_RESPONSES)
 
-UserIdPath = Annotated[UUID, Path(alias="userId", description="The user's id.")]
 # One message for "no such user" and "blocked": a 404 must not reveal a block.
 NO_SUCH_PROFILE = "No such profile."
 

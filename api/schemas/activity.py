@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, computed_field
 
 from eros.api.schemas.base import ApiModel, SuccessResponse
 
@@ -45,11 +45,19 @@ class ActivityStatus(ApiModel):
     timestamp: int
 
 
-class PhaseStats(ApiModel):
-    active: int
-    phase1: int
-    phase2: int
-    phase3: int
-    total: int
+class PhaseCounts(ApiModel):
+    active: int = Field(ge=0, description="Users seen more recently than phase 1's threshold.")
+    phase1: int = Field(ge=0)
+    phase2: int = Field(ge=0)
+    phase3: int = Field(ge=0)
+    total: int = Field(ge=0, description="Every user with a recorded activity.")
+
+
+class PhaseStats(PhaseCounts, SuccessResponse):
     thresholds_seconds: list[int]
     timestamp: int
+
+    # The source documents nest the counts under `stats`; computed so each has one owner.
+    @computed_field(description="The same counts as `active` ... `total`, nested.")
+    def stats(self) -> PhaseCounts:
+        return PhaseCounts(**{name: getattr(self, name) for name in PhaseCounts.model_fields})

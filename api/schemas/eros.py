@@ -72,6 +72,18 @@ class FollowerStatus(ApiModel):
     seen_at: int = Field(description="When it last read the configuration, epoch ms.")
 
 
+class PopulationModelStatus(ApiModel):
+    version: int = Field(gt=0, description="The current version; each fit adds one.")
+    examples: int = Field(ge=0, description="Likes and skips it was fitted on.")
+    users: int = Field(ge=0, description="People who made those decisions.")
+    fitted_at: int = Field(description="When it was fitted, epoch ms.")
+    fit_seconds: float = Field(ge=0, description="How long reading and fitting took.")
+    in_use: bool = Field(
+        description="Whether ranking uses it; false: fitted on other features than this "
+        "release's, so ranking uses the hand-set prior until the next fit."
+    )
+
+
 class ErosStatus(ApiModel):
     scheduler: SchedulerStatus
     phases: list[PhaseStatus]
@@ -79,5 +91,8 @@ class ErosStatus(ApiModel):
     config: PhaseConfigStatus = Field(description="The phase configuration this API follows.")
     followers: list[FollowerStatus] = Field(
         description="Every component heard of in the last minute, and what it follows."
+    )
+    model: PopulationModelStatus | None = Field(
+        description="The population model every ranking scores with; null before the first fit."
     )
     timestamp: int

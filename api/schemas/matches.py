@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Self
 from uuid import UUID
 
 from pydantic import Field, model_validator
@@ -11,6 +11,7 @@ from eros.api.schemas.base import ApiModel, SuccessResponse
 from eros.api.schemas.profiles import PublicProfile
 from eros.api.schemas.reasons import MatchReason
 from eros.api.schemas.reports import ReportDetails
+from eros.core.recommendations import Source
 from eros.core.safety import ReportReason, Severity
 
 
@@ -52,5 +53,11 @@ class Recommendation(ApiModel):
 class RecommendationsResponse(SuccessResponse):
     recommendations: list[Recommendation]
     count: int
-    source: Literal["cache", "computed"]
+    source: Source = Field(
+        description="`cache`: the workers' full computation; on a cache miss, `daily`: the "
+        "caller's daily set, or `cheap`: a ranking of a few hundred candidates, while the "
+        "full computation is queued for the next request. (`computed`, the API's own full "
+        "computation, is no longer sent.) Clients must accept values they do "
+        "not know."
+    )
     generated_at: datetime

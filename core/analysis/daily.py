@@ -100,7 +100,8 @@ def pick_daily(
             affinity, reason = _affinity(features, prefs)
             adjusted = match.score * (1.0 + AFFINITY_STRENGTH * affinity)
         ranked.append((adjusted, str(candidate), match, reason))
-    ranked.sort(key=lambda item: (-item[0], item[1]))
+    # Onboarding tiers (new members meet trusted ones first) stay in the matcher's order.
+    ranked.sort(key=lambda item: (item[2].priority, -item[0], item[1]))
     picked = []
     for rank, (_, candidate_key, match, reason) in enumerate(ranked[:k], start=1):
         reasons = [reason] if reason is not None else []

@@ -1,7 +1,9 @@
 """Computing a user's daily matches: the matcher's light path plus the preferences.
 
 Used by phase 3 (with freshly synthesised preferences) and by the API when a user has
-no matches yet today (with whatever preferences were stored earlier, if any).
+no matches yet today (with whatever preferences were stored earlier, if any). Phase 3
+(`source="analysis"`) ranks against every eligible member; the API's path keeps the
+on-demand `CANDIDATE_CAP`, since a user waits for it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from eros.core.analysis.daily import (
 from eros.core.analysis.preferences import UltimatePreferences
 from eros.core.clock import utc_from_ms
 from eros.core.matching import FilterRules
-from eros.core.recommendation_inputs import load_inputs, rank
+from eros.core.recommendation_inputs import CANDIDATE_CAP, load_inputs, rank
 
 __all__ = ["generate_daily"]
 
@@ -42,7 +44,8 @@ async def generate_daily(
     """The day's set for `user_id`; None when the user has no profile."""
     now = utc_from_ms(now_ms)
     rules = FilterRules()
-    inputs = await load_inputs(conn, redis, user_id, now, rules)
+    cap = None if source == "analysis" else CANDIDATE_CAP
+    inputs = await load_inputs(conn, redis, user_id, now, rules, cap=cap)
     if inputs is None:
         return None
     # NumPy work off the event loop: the API keeps serving others meanwhile.

@@ -1,17 +1,30 @@
-"""Phase 1 (light): the user's recent favourites and an interaction summary, for Redis."""
+"""Phase 1 (light): the user's recent favourites and an interaction summary, for Redis.
+
+Phase 2 reads the cached summary back (`cached_favourites`) when it belongs to the same
+idle period, and otherwise computes it itself; either way the same `Favourites`.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from eros.core.clock import MS_PER_SECOND
 
-__all__ = ["FAVOURITES_LIMIT", "SUMMARY_WINDOW", "Favourites", "load_favourites"]
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FAVOURITES_LIMIT",
+    "SUMMARY_WINDOW",
+    "Favourites",
+    "cached_favourites",
+    "load_favourites",
+]
 
 FAVOURITES_LIMIT = 20
 SUMMARY_WINDOW = timedelta(days=30)
@@ -59,3 +72,18 @@ async def load_favourites(conn: AsyncConnection[Any], user_id: UUID, as_of: date
         summary=summary,
         like_rate=summary.get("like", 0) / decisions if decisions else None,
     )
+
+
+def cached_favourites(raw: bytes | str | None, user_id: UUID, as_of_ms: int) -> Favourites | None:
+    """The cached summary if it is the user's, computed as of `as_of_ms` (the same idle
+    period); None when absent, stale or unreadable."""
+    if raw is None:
+        return None
+    try:
+        found = Favourites.model_validate_json(raw)
+    except ValidationError:
+        logger.warning("Ignored an unreadable favourites cache entry of user %s.", user_id)
+        return None
+    if found.user_id != user_id or found.as_of_ms != as_of_ms:
+        return None
+    return found

@@ -29,8 +29,10 @@ from eros.core.matching.learning import (
     ModelTable,
     PreferenceModel,
     Reputation,
+    decider_offsets,
     fit_population_model,
     fit_user_model,
+    offsets_from_counts,
     prior_model,
 )
 from eros.core.matching.pool import CandidatePool, ProfileColumns
@@ -85,9 +87,11 @@ __all__ = [
     "candidate_rows",
     "component_pairs",
     "daily_order",
+    "decider_offsets",
     "distance_km",
     "fit_population_model",
     "fit_user_model",
+    "offsets_from_counts",
     "pair_features",
     "prior_model",
     "profile_prior_score",

@@ -35,8 +35,10 @@ __all__ = [
     "ModelTable",
     "PreferenceModel",
     "Reputation",
+    "decider_offsets",
     "fit_population_model",
     "fit_user_model",
+    "offsets_from_counts",
     "prior_model",
 ]
 
@@ -180,9 +182,16 @@ class ModelTable:
         size: int,
         default: PreferenceModel,
         models: Mapping[int, PreferenceModel] | None = None,
+        default_offsets: Float64 | None = None,
     ) -> ModelTable:
-        """`default` for every row, overridden by `models` (pool row -> model)."""
+        """`default` for every row, overridden by `models` (pool row -> model).
+
+        `default_offsets` (per row, log-odds, from `decider_offsets`) shift the default
+        intercept of the rows without a model of their own: how lenient each is.
+        """
         intercepts = np.full(size, default.intercept)
+        if default_offsets is not None:
+            intercepts += default_offsets
         weights = np.tile(default.weights, (size, 1))
         for row, model in (models or {}).items():
             intercepts[row] = model.intercept
@@ -197,6 +206,40 @@ class ModelTable:
         weights = np.take(self.weights, rows, axis=0)  # faster than fancy indexing
         z = np.take(self.intercepts, rows) + np.einsum("ij,ij->i", weights, features)
         return _sigmoid(z)
+
+
+def decider_offsets(
+    log: InteractionLog,
+    size: int,
+    prior_decisions: float = DEFAULT_REPUTATION_PRIOR_DECISIONS,
+) -> Float64:
+    """Per pool row, how much more often than everyone it says yes, as log-odds.
+
+    The row's own like-rate as a decider, smoothed towards the global rate with
+    `prior_decisions` pseudo-decisions, minus the global rate's log-odds (0 for a row
+    without decisions). A stand-in for the per-user intercept of `fit_user_model` that
+    costs two bincounts, for candidates who are not fitted themselves: a lenient
+    candidate is likelier to say yes back.
+    """
+    actor = log.decision_actor
+    in_pool = actor < size
+    liked = log.decision_liked[in_pool].astype(np.float64)
+    likes = np.bincount(actor[in_pool], liked, size).astype(np.float64)
+    decisions = np.bincount(actor[in_pool], None, size).astype(np.float64)
+    return offsets_from_counts(likes, decisions, prior_decisions)
+
+
+def offsets_from_counts(
+    likes: Float64,
+    decisions: Float64,
+    prior_decisions: float = DEFAULT_REPUTATION_PRIOR_DECISIONS,
+) -> Float64:
+    """`decider_offsets` from each row's likes and decisions given (production counts
+    them in SQL, over everything each candidate decided, not only what the log holds)."""
+    total = decisions.sum()
+    rate = float(likes.sum() / total) if total > 0 else PRIOR_LIKE_RATE
+    own = (likes + prior_decisions * rate) / (decisions + prior_decisions)
+    return np.asarray(_logit(own) - _logit(rate))
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -109,6 +109,19 @@ class ProfileColumns:
         }
         return ProfileColumns(**gathered)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the columns' arrays (what a shared pool costs per row, times rows)."""
+        return sum(int(getattr(self, f.name).nbytes) for f in fields(self))
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[ProfileColumns]) -> ProfileColumns:
+        """The rows of `parts`, in order (built with one vocabulary, so equally wide)."""
+        joined: dict[str, Any] = {
+            f.name: np.concatenate([getattr(p, f.name) for p in parts], axis=0) for f in fields(cls)
+        }
+        return ProfileColumns(**joined)
+
 
 def weighted_row_sum(matrix: Float32, keys: Int16) -> Float32:
     """Row sums of `matrix` where each row's non-negotiable `keys` count NON_NEGOTIABLE_WEIGHT.
@@ -159,7 +172,7 @@ def profile_completeness(profile: MatchProfile) -> float:
         bool(profile.availability),
         profile.latitude is not None,
     ]
-    return sum(filled) / COMPLETENESS_SECTIONS
+    return float(sum(filled)) / COMPLETENESS_SECTIONS
 
 
 def _index(keys: Sequence[str]) -> dict[str, int]:
@@ -207,6 +220,21 @@ class CandidatePool:
         """Rows of the given users, skipping those not in the pool."""
         rows = [self._rows[uid] for uid in user_ids if uid in self._rows]
         return np.asarray(rows, dtype=np.int64)
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[CandidatePool]) -> CandidatePool:
+        """One pool of the rows of `parts`, in order; all must share one vocabulary.
+
+        Lets a large pool be built in slices, so the per-profile Python objects of only
+        one slice are alive at a time.
+        """
+        if not parts:
+            raise ValueError("at least one pool is required")
+        vocabulary = parts[0].vocabulary
+        if any(p.vocabulary != vocabulary for p in parts):
+            raise ValueError("pools built with different vocabularies cannot be joined")
+        ids = [uid for p in parts for uid in p.user_ids]
+        return cls(vocabulary, ids, ProfileColumns.concatenate([p.columns for p in parts]))
 
     @classmethod
     def from_profiles(

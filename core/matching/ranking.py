@@ -5,6 +5,10 @@
 been shown `cap` times that day. `daily_order` gives a deterministic per-day order, so
 the same viewers are not always served first.
 
+With members' standing in the context (`eros.core.matching.standing`), a member in a
+cooldown scores and is handed out less, and the list is filled by onboarding tiers
+(`eros.core.matching.onboarding`): new members meet trusted members first.
+
 `Reason` is the one shape of a reason in the domain: the matcher's, the daily matches'
 preference reasons, and what the caches and PostgreSQL hold are all `Reason`s.
 """
@@ -22,9 +26,11 @@ from eros.core.matching.features import N_COMPONENTS, REPUTATION_FEATURE
 from eros.core.matching.filters import FilterRules, candidate_rows
 from eros.core.matching.interactions import BlockGraph, InteractionLog
 from eros.core.matching.learning import ModelTable, Reputation
+from eros.core.matching.onboarding import FIRST, LAST, NORMAL, Tiers, onboarding_tiers
 from eros.core.matching.pool import CandidatePool
 from eros.core.matching.profile import UserId
 from eros.core.matching.scoring import ScoredCandidates, score_candidates
+from eros.core.matching.standing import StandingColumns
 
 __all__ = [
     "DEFAULT_DAILY_EXPOSURE_CAP",
@@ -36,6 +42,8 @@ __all__ = [
     "Reason",
     "daily_order",
     "rank_for_viewer",
+    "settled_priority",
+    "tiered_top_k",
     "top_k",
 ]
 
@@ -76,6 +84,9 @@ class Match:
     viewer_interest: float
     candidate_interest: float
     reasons: tuple[Reason, ...]
+    # The onboarding tier it was chosen from (`eros.core.matching.onboarding`): a later
+    # re-ranking keeps tiers in order and only reorders within one.
+    priority: int = NORMAL
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,8 +109,13 @@ class ExposureLedger:
     def fresh(cls, size: int, cap: int = DEFAULT_DAILY_EXPOSURE_CAP) -> ExposureLedger:
         return cls(np.zeros(size, np.int32), cap)
 
-    def available(self, rows: Int64) -> NDArray[np.bool_]:
-        return np.asarray(self.counts[rows] < self.cap)
+    def available(
+        self, rows: Int64, factor: NDArray[np.float64] | None = None
+    ) -> NDArray[np.bool_]:
+        """Rows still under the cap; `factor` scales each row's cap (a cooldown lowers it)."""
+        if factor is None:
+            return np.asarray(self.counts[rows] < self.cap)
+        return np.asarray(self.counts[rows] < np.floor(self.cap * factor))
 
     def record(self, rows: Int64) -> None:
         np.add.at(self.counts, rows, 1)
@@ -115,6 +131,8 @@ class MatchContext:
     log: InteractionLog
     blocks: BlockGraph
     rules: FilterRules = field(default_factory=FilterRules)
+    # Pool rows' standing (new, trusted, cooldowns); None ranks by score alone.
+    standing: StandingColumns | None = None
 
 
 def top_k(scores: NDArray[np.float64], rows: Int64, k: int) -> NDArray[np.intp]:
@@ -127,6 +145,33 @@ def top_k(scores: NDArray[np.float64], rows: Int64, k: int) -> NDArray[np.intp]:
         chosen = np.arange(n)
     order = np.lexsort((rows[chosen], -scores[chosen]))
     return chosen[order[:k]]
+
+
+def settled_priority(scores: NDArray[np.float64], rows: Int64, tiers: Tiers) -> NDArray[np.int8]:
+    """Each candidate's tier once the first tier is cut to `tiers.first_limit` (best
+    scores kept); the others compete in the normal tier."""
+    priority: NDArray[np.int8] = np.array(tiers.priority, np.int8)
+    if tiers.first_limit is not None:
+        first = np.flatnonzero(priority == FIRST)
+        kept = first[top_k(scores[first], rows[first], tiers.first_limit)]
+        priority[np.setdiff1d(first, kept)] = NORMAL
+    return priority
+
+
+def tiered_top_k(
+    scores: NDArray[np.float64], rows: Int64, priority: NDArray[np.int8], k: int
+) -> NDArray[np.intp]:
+    """Positions of k candidates, tier by tier, best score first within a tier."""
+    picked: list[NDArray[np.intp]] = []
+    left = k
+    for tier in (FIRST, NORMAL, LAST):
+        if left <= 0:
+            break
+        members = np.flatnonzero(priority == tier)
+        best = members[top_k(scores[members], rows[members], left)]
+        picked.append(best)
+        left -= best.shape[0]
+    return np.concatenate(picked) if picked else np.zeros(0, np.intp)
 
 
 def _reasons(scored: ScoredCandidates, i: int, reputation: Reputation) -> tuple[Reason, ...]:
@@ -161,19 +206,29 @@ def rank_for_viewer(
     recorded in it.
     """
     rows = candidate_rows(ctx.pool, viewer, now, ctx.blocks, ctx.log, ctx.rules)
+    standing = ctx.standing
     if exposure is not None:
-        rows = rows[exposure.available(rows)]
+        factor = None if standing is None else standing.exposure_factor(rows, now)
+        rows = rows[exposure.available(rows, factor)]
     scored = score_candidates(ctx.pool, viewer, rows, now, ctx.models, ctx.reputation, ctx.log)
-    best = top_k(scored.score, rows, k)
+    score = scored.score
+    priority = np.full(rows.shape[0], NORMAL, np.int8)
+    if standing is None:
+        best = top_k(score, rows, k)
+    else:
+        score = score * standing.exposure_factor(rows, now)
+        priority = settled_priority(score, rows, onboarding_tiers(standing, viewer, rows))
+        best = tiered_top_k(score, rows, priority, k)
     if exposure is not None:
         exposure.record(rows[best])
     return [
         Match(
             user_id=ctx.pool.user_ids[int(rows[i])],
-            score=float(scored.score[i]),
+            score=float(score[i]),
             viewer_interest=float(scored.viewer_interest[i]),
             candidate_interest=float(scored.candidate_interest[i]),
             reasons=_reasons(scored, int(i), ctx.reputation),
+            priority=int(priority[i]),
         )
         for i in best
     ]

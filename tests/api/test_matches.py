@@ -1,8 +1,10 @@
-"""Recommendations (the matcher's light path, cached) and actions on a match."""
+"""Recommendations (computed by the workers, cached) and actions on a match."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import redis
@@ -10,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from eros.core.clock import ManualClock
 from eros.core.keys import recommendations_cache_key
+from eros.core.settings import Settings
+from eros.worker.recommendations import run_recommendations
 from tests.api.profile_support import (
     assert_error,
     man,
@@ -31,6 +35,11 @@ def _recommend(client: TestClient, viewer: Account, limit: int = 10) -> dict[str
 
 def _ids(body: dict[str, Any]) -> list[str]:
     return [r["matchId"] for r in body["recommendations"]]
+
+
+def _compute_in_worker(settings: Settings, viewer: Account, clock: ManualClock) -> None:
+    """What the job a cache miss queues does (tests/api/test_matches_peak.py queues it)."""
+    asyncio.run(run_recommendations(settings, UUID(viewer.id), clock.now_ms()))
 
 
 def _act(client: TestClient, actor: Account, target: Account, action: str) -> dict[str, Any]:
@@ -66,7 +75,7 @@ def test_recommendations_pass_every_hard_filter_and_carry_reasons(
     _act(client, skipped_viewer, viewer, "skip")
 
     body = _recommend(client, viewer)
-    assert body["source"] == "computed"
+    assert body["source"] == "cheap"
     assert _ids(body) == [likes_viewer.id, fit.id]
     first = body["recommendations"][0]
     assert first["reasons"][0]["code"] == "likes_you"
@@ -78,12 +87,17 @@ def test_recommendations_pass_every_hard_filter_and_carry_reasons(
 
 
 def test_recommendations_are_cached_and_recomputed_after_a_profile_update(
-    client: TestClient, db: psycopg.Connection[Any], clock: ManualClock, redis_client: redis.Redis
+    client: TestClient,
+    db: psycopg.Connection[Any],
+    clock: ManualClock,
+    redis_client: redis.Redis,
+    settings: Settings,
 ) -> None:
     viewer, first, second, newcomer = quick_accounts(db, clock, 4)
     put_profile(client, viewer, profile_body())
     put_profile(client, first, man())
     put_profile(client, second, man())
+    _compute_in_worker(settings, viewer, clock)
     assert len(_ids(_recommend(client, viewer, limit=1))) == 1
     assert redis_client.ttl(recommendations_cache_key(viewer.id)) == 24 * 3600  # type: ignore[arg-type]
 
@@ -94,18 +108,19 @@ def test_recommendations_are_cached_and_recomputed_after_a_profile_update(
 
     put_profile(client, viewer, profile_body(bio="Edited."))
     fresh = _recommend(client, viewer)
-    assert fresh["source"] == "computed"
+    assert fresh["source"] == "cheap"
     # Whoever was shown is not shown again so soon; the newcomer now is.
     assert _ids(fresh) == [newcomer.id]
 
 
 def test_acting_on_a_recommendation_removes_it_even_from_the_cache(
-    client: TestClient, db: psycopg.Connection[Any], clock: ManualClock
+    client: TestClient, db: psycopg.Connection[Any], clock: ManualClock, settings: Settings
 ) -> None:
     viewer, liked, skipped, kept = quick_accounts(db, clock, 4)
     put_profile(client, viewer, profile_body())
     for person in (liked, skipped, kept):
         put_profile(client, person, man())
+    _compute_in_worker(settings, viewer, clock)
     assert sorted(_ids(_recommend(client, viewer))) == sorted([liked.id, skipped.id, kept.id])
     assert _act(client, viewer, liked, "like")["mutual"] is False
     _act(client, viewer, skipped, "skip")

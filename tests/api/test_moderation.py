@@ -47,6 +47,11 @@ def _login(client: TestClient, account: Account) -> Any:
     return client.post("/api/v1/auth/login", json={"email": account.email, "password": PASSWORD})
 
 
+def _beat(client: TestClient, account: Account) -> Any:
+    body = {"appActive": True, "screenOn": True}
+    return client.post("/api/v1/heartbeat", json=body, headers=account.headers)
+
+
 def _act(client: TestClient, admin: Account, path: str, body: dict[str, Any]) -> dict[str, Any]:
     response = client.post(f"{MODERATION}{path}", json=body, headers=admin.headers)
     assert response.status_code == 200, response.text
@@ -112,6 +117,8 @@ def test_a_sanction_takes_effect_on_the_next_request_everywhere_until_reinstated
     assert_error(refresh, 401, "refresh_token_revoked")
     write = client.put("/api/v1/users/profile", json=man(), headers=member.headers)
     assert_error(write, 403, "account_disabled")
+    # Heartbeats are checked without a database read: Redis refuses them for the token's life.
+    assert_error(_beat(client, member), 403, "account_disabled")
     assert _profile_status(client, viewer, member) == 404
     assert member.id not in _recommended(client, viewer)
     assert member.id not in _daily(client, scene.daily_viewer)
@@ -119,6 +126,7 @@ def test_a_sanction_takes_effect_on_the_next_request_everywhere_until_reinstated
     reinstated = _act(client, admin, f"/users/{member.id}/reinstate", {"reason": "Appeal."})
     assert reinstated["sanction"] is None
     assert _login(client, member).status_code == 200
+    assert _beat(client, member).status_code == 200
     assert _profile_status(client, viewer, member) == 200
     assert _recommended(client, viewer) == [member.id]
     assert _daily(client, scene.daily_viewer) == [member.id]

@@ -250,11 +250,16 @@ def test_a_suspended_member_cannot_delete_the_evidence_against_them(
     assert db.execute("SELECT count(*) FROM users WHERE id = %s", (me.id,)).fetchone() == (1,)
 
 
-def test_a_token_of_a_deleted_account_finds_nothing_to_export(
-    client: TestClient, make_account: MakeAccount
+def test_a_token_of_a_deleted_account_finds_nothing_to_export_and_puts_nothing_back(
+    client: TestClient, make_account: MakeAccount, redis_client: redis.Redis
 ) -> None:
     me = make_account()
     _ok(_delete(client, me))
+    beat = client.post(
+        "/api/v1/heartbeat", json={"appActive": True, "screenOn": True}, headers=me.headers
+    )
+    assert_error(beat, 403, "account_disabled")
+    assert _keys_naming(redis_client, UUID(me.id)) == []
     assert_error(client.get(EXPORT, headers=me.headers), 404, "not_found")
     assert_error(_delete(client, me), 401, "invalid_credentials")
 

@@ -47,6 +47,12 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
+def _beat(client: TestClient, member: Account) -> Any:
+    return client.post(
+        "/api/v1/heartbeat", json={"appActive": True, "screenOn": True}, headers=member.headers
+    )
+
+
 def test_a_ban_from_the_cli_takes_effect_on_the_apis_next_request_and_halts_jobs(
     client: TestClient,
     db: psycopg.Connection[Any],
@@ -74,11 +80,14 @@ def test_a_ban_from_the_cli_takes_effect_on_the_apis_next_request_and_halts_jobs
     assert_error(client.get(profile, headers=viewer.headers), 404, "not_found")
     login = client.post("/api/v1/auth/login", json={"email": member.email, "password": PASSWORD})
     assert_error(login, 403, "account_disabled")
+    # The token issued before the ban still verifies; its heartbeats are refused.
+    assert_error(_beat(client, member), 403, "account_disabled")
 
     assert _ok(_eros(settings, "reinstate", member.id, "--reason", "Appeal.")).endswith(
         "is reinstated\n"
     )
     assert client.get(profile, headers=viewer.headers).status_code == 200
+    assert _beat(client, member).status_code == 200
     audit = _ok(_eros(settings, "audit", "--user", member.id))
     trail = [json.loads(line) for line in audit.splitlines()]
     assert [(e["action"], e["actorId"], e["note"]) for e in trail] == [

@@ -8,14 +8,16 @@ import redis.asyncio as aredis
 
 from eros.core.activity import (
     ACTIVITY_KEY,
+    SESSION_PRUNE_BATCH,
     HeartbeatOutcome,
     acount_users_per_phase,
     count_users_per_phase,
+    prune_ended_sessions,
     prune_inactive,
     record_heartbeat,
     session_duration_ms,
 )
-from eros.core.keys import user_jobs_key
+from eros.core.keys import SESSION_START_KEY, user_jobs_key
 from eros.core.phases import Phase
 
 THRESHOLDS = [600, 1800, 3600]
@@ -118,3 +120,34 @@ def test_a_session_is_over_once_the_user_has_been_idle_for_the_gap() -> None:
 
 def test_a_session_begun_before_starts_were_recorded_counts_from_the_last_activity() -> None:
     assert session_duration_ms(None, NOW - MINUTE, NOW, 10 * MINUTE) == MINUTE
+
+
+def _prune_sessions(url: str) -> int:
+    async def go() -> int:
+        client = aredis.Redis.from_url(url)
+        try:
+            return await prune_ended_sessions(client, NOW, THRESHOLDS)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def test_the_starts_of_ended_sessions_are_forgotten_and_live_ones_kept(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    live, ended, forgotten = (uuid.uuid4().bytes for _ in range(3))
+    redis_client.zadd(ACTIVITY_KEY, {live: NOW - 9 * MINUTE, ended: NOW - 10 * MINUTE})
+    starts = {live: NOW - 50 * MINUTE, ended: NOW - 40 * MINUTE, forgotten: NOW - 90 * MINUTE}
+    redis_client.zadd(SESSION_START_KEY, starts)
+    assert _prune_sessions(redis_url) == 2
+    assert redis_client.zrange(SESSION_START_KEY, 0, -1) == [live]
+
+
+def test_pruning_session_starts_walks_a_set_larger_than_one_batch(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    members = [uuid.uuid4().bytes for _ in range(2 * SESSION_PRUNE_BATCH + 5)]
+    redis_client.zadd(SESSION_START_KEY, {m: NOW - 90 * MINUTE for m in members})
+    assert _prune_sessions(redis_url) == len(members)
+    assert redis_client.zcard(SESSION_START_KEY) == 0

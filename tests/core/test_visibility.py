@@ -36,12 +36,13 @@ from eros.core.matching import FilterRules
 from eros.core.profile_cache import visible_profile
 from eros.core.profiles import Gender, Profile, save_profile
 from eros.core.recommendation_inputs import load_inputs
-from eros.core.recommendations import recommendations_for
+from eros.core.recommendations import compute_recommendations, recommendations_for
 from eros.core.redis_client import async_redis
 from eros.core.settings import Settings
 from eros.core.visibility import enabled_flag_sql, enabled_sql, visible_flag_sql, visible_sql
 
 TTL_SECONDS = 3600
+CHEAP_CAP = 300
 HIDDEN_MARKERS = ("Hidalgo", "QZ9-HIDDEN")
 
 
@@ -153,9 +154,14 @@ class World:
 
     async def recommended(self) -> set[UUID]:
         found = await recommendations_for(
-            self.pool, self.redis, self.viewer, self.now_ms, 10, TTL_SECONDS
+            self.pool, self.redis, self.viewer, self.now_ms, 10, CHEAP_CAP
         )
         return {match.user_id for match, _ in found.items}
+
+    async def compute_recommendations(self) -> None:
+        """What the workers' job does after a cache miss: fill the cache."""
+        async with self.pool.connection() as conn:
+            await compute_recommendations(conn, self.redis, self.viewer, self.now_ms, TTL_SECONDS)
 
     async def daily(self) -> set[UUID]:
         """The day's matches as served; the set computed is in `answer.daily`."""
@@ -224,6 +230,7 @@ def test_the_public_profile_hides_the_user_at_once_though_cached(in_world: Runne
 
 def test_cached_recommendations_drop_the_user(in_world: Runner) -> None:
     async def scenario(world: World) -> None:
+        await world.compute_recommendations()
         assert await world.recommended() == world.both
         world.hide()
         assert await world.recommended() == {world.control}
