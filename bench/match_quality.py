@@ -22,10 +22,11 @@ Protocol
   `fit_user_model` shrunk to it, and every candidate scores with the population model,
   as `eros.core.recommendation_inputs.rank` does; then `score_candidates(...,
   use_known_interest=False)`. The viewer's interest ranks `dec`; the reciprocal score
-  (geometric mean with the partner's predicted interest) ranks `match`. Variants:
-  "+ leniency" shifts each unfitted candidate's intercept by `decider_offsets` (their
-  yes-rate in the history halves); "every side fitted" gives every candidate their own
-  `fit_user_model` too.
+  (geometric mean with the partner's predicted interest) ranks `match`. The production
+  path shifts each unfitted candidate's intercept by their leniency (`decider_offsets`,
+  their yes-rate in the history halves; production counts it in SQL through the same
+  `offsets_from_counts`); "without leniency" is the path before that; "every side
+  fitted" gives every candidate their own `fit_user_model` too.
 * Reputation is a partner's smoothed like-rate with the scored pair's decision left
   out. "other raters": every decision by everyone else (what the popularity baseline
   uses). "causal": only decisions from the history halves, i.e. made before the
@@ -111,8 +112,8 @@ GENDERS = ("woman", "man")  # `gender` 0 and 1
 DIFFERENCES = tuple(
     (f"{matcher}{variant}", f"{baseline}{variant}")
     for matcher in (
-        "EROS production path",
-        "EROS production path + leniency",
+        "EROS without leniency",
+        "EROS production path (with leniency)",
         "EROS, every side fitted",
     )
     for variant in ("", ", causal")
@@ -560,12 +561,12 @@ def main() -> None:
         "selectivity-aware reciprocal": baseline_selectivity(study, history_only=False),
         "selectivity-aware reciprocal, causal": baseline_selectivity(study, history_only=True),
         "EROS profile prior only": eros_profile_prior(study),
-        "EROS production path": eros_full(study, everyone, everyone_fitted=False),
-        "EROS production path, causal": eros_full(study, history, everyone_fitted=False),
-        "EROS production path + leniency": eros_full(
+        "EROS without leniency": eros_full(study, everyone, everyone_fitted=False),
+        "EROS without leniency, causal": eros_full(study, history, everyone_fitted=False),
+        "EROS production path (with leniency)": eros_full(
             study, everyone, everyone_fitted=False, leniency=True
         ),
-        "EROS production path + leniency, causal": eros_full(
+        "EROS production path (with leniency), causal": eros_full(
             study, history, everyone_fitted=False, leniency=True
         ),
         "EROS, every side fitted": eros_full(study, everyone, everyone_fitted=True),

@@ -27,7 +27,7 @@ import numpy as np
 from eros.core.matching import Interaction, InteractionKind
 from eros.core.population_training import TRAINING_DECISION_CAP, fit, training_set
 from eros.core.profiles import Gender, Profile
-from eros.core.recommendation_inputs import _to_match_profile
+from eros.core.recommendation_inputs import to_match_profile
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 INTERESTS = [f"interest{i}" for i in range(20)]
@@ -62,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(14)
     people = _profiles(args.users, rng)
-    profiles = [_to_match_profile(p, NOW - timedelta(days=1), True) for p in people]
+    profiles = [to_match_profile(p, NOW - timedelta(days=1), True) for p in people]
     women, men = people[0::2], people[1::2]
     decisions = []
     for k in range(args.decisions):

@@ -39,7 +39,7 @@ from eros.core.matching import (
 from eros.core.matching.features import N_FEATURES, pair_features
 from eros.core.population_model import ModelVersion, current_version, save_version
 from eros.core.profiles import PROFILE_COLUMNS, profile_from_row
-from eros.core.recommendation_inputs import _last_active, _to_match_profile, _vocabulary
+from eros.core.recommendation_inputs import last_active_of, to_match_profile, vocabulary_of
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def training_set(
     """
     if not profiles:
         return _empty()
-    pool = CandidatePool.from_profiles(profiles, _vocabulary(profiles))
+    pool = CandidatePool.from_profiles(profiles, vocabulary_of(profiles))
     log = InteractionLog.from_events(decisions, pool)
     keep = (log.decision_actor < len(pool)) & (log.decision_target < len(pool))
     actors, targets = log.decision_actor[keep], log.decision_target[keep]
@@ -158,8 +158,8 @@ async def _profiles(
         f"SELECT {PROFILE_COLUMNS} FROM profiles p WHERE p.user_id = ANY(%s)", (ids,)
     )
     profiles = [profile_from_row(row) for row in await cur.fetchall()]
-    last_active = await _last_active(redis, profiles)
-    return [_to_match_profile(p, seen, True) for p, seen in zip(profiles, last_active, strict=True)]
+    last_active = await last_active_of(redis, profiles)
+    return [to_match_profile(p, seen, True) for p, seen in zip(profiles, last_active, strict=True)]
 
 
 async def refit(

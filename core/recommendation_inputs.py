@@ -64,7 +64,15 @@ from eros.core.profiles import (
 from eros.core.standing import load_standing
 from eros.core.visibility import visible_flag_sql, visible_sql
 
-__all__ = ["CANDIDATE_CAP", "MatcherInputs", "load_inputs", "rank"]
+__all__ = [
+    "CANDIDATE_CAP",
+    "MatcherInputs",
+    "last_active_of",
+    "load_inputs",
+    "rank",
+    "to_match_profile",
+    "vocabulary_of",
+]
 
 CANDIDATE_CAP = 5000
 """Most candidates one on-demand computation scores by default; phase 3 passes no cap."""
@@ -107,7 +115,7 @@ def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def _to_match_profile(profile: Profile, last_active: datetime, active: bool) -> MatchProfile:
+def to_match_profile(profile: Profile, last_active: datetime, active: bool) -> MatchProfile:
     return MatchProfile(
         user_id=profile.user_id,
         gender=profile.gender.value,
@@ -269,7 +277,7 @@ async def _shown_today(
     return {r["candidate_id"]: r["viewers"] for r in await cur.fetchall()}
 
 
-async def _last_active(redis: aredis.Redis, profiles: Sequence[Profile]) -> list[datetime]:
+async def last_active_of(redis: aredis.Redis, profiles: Sequence[Profile]) -> list[datetime]:
     """Last activity from the activity set; a profile saved later counts as activity too."""
     members: list[Any] = [p.user_id.bytes for p in profiles]  # raw 16-byte members
     scores = await redis.zmscore(ACTIVITY_KEY, members)
@@ -305,7 +313,7 @@ async def load_inputs(
         loaded.setdefault(row["user_id"], (profile_from_row(row), bool(row["visible"])))
     ids = list(loaded)
     profiles = [loaded[i][0] for i in ids]
-    last_active = await _last_active(redis, profiles)
+    last_active = await last_active_of(redis, profiles)
     cur = await conn.execute(
         "SELECT blocker_id, blocked_id FROM blocks WHERE blocker_id = %(v)s OR blocked_id = %(v)s",
         {"v": viewer_id},
@@ -317,7 +325,7 @@ async def load_inputs(
         viewer=viewer_id,
         user_ids=ids,
         profiles=[
-            _to_match_profile(p, seen, loaded[p.user_id][1])
+            to_match_profile(p, seen, loaded[p.user_id][1])
             for p, seen in zip(profiles, last_active, strict=True)
         ],
         events=await _events(conn, viewer_id),
@@ -332,7 +340,7 @@ async def load_inputs(
     )
 
 
-def _vocabulary(profiles: Sequence[MatchProfile]) -> MatchVocabulary:
+def vocabulary_of(profiles: Sequence[MatchProfile]) -> MatchVocabulary:
     return MatchVocabulary(
         genders=tuple(g.value for g in Gender),
         interests=tuple(sorted({k for p in profiles for k in p.interests})),
@@ -360,7 +368,7 @@ def rank(
     exposure_cap: int = DEFAULT_DAILY_EXPOSURE_CAP,
 ) -> list[Match]:
     """The viewer's k best matches (pure CPU: call it in a worker thread)."""
-    pool = CandidatePool.from_profiles(inputs.profiles, _vocabulary(inputs.profiles))
+    pool = CandidatePool.from_profiles(inputs.profiles, vocabulary_of(inputs.profiles))
     viewer = pool.row_of(inputs.viewer)
     log = InteractionLog.from_events(inputs.events, pool)
     blocks = BlockGraph.from_pairs(inputs.block_pairs, pool)

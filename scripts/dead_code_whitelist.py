@@ -35,7 +35,7 @@ _.worker_name  # a field of RQ's Job, reset by pipeline/outcome.py
 _.run_phase_job
 _.run_retention_job  # worker/maintenance.py: RQ calls it by name (pipeline/maintenance.py)
 _.run_model_fit_job  # worker/maintenance.py: RQ calls it by name (pipeline/maintenance.py)
-_.run_recommendations_job  # worker/recommendations.py: RQ calls it by name (pipeline/recommendations.py)
+_.run_recommendations_job  # worker/recommendations.py: RQ calls it by name
 _.plain_forever
 
 # The worker imports its work modules (EROS_WORKER_WORK_MODULES) and calls this hook.

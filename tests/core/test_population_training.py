@@ -23,7 +23,7 @@ from eros.core.matching import (
 )
 from eros.core.population_training import FitOutcome, refit, training_set
 from eros.core.profiles import Gender, Profile
-from eros.core.recommendation_inputs import _to_match_profile, _vocabulary
+from eros.core.recommendation_inputs import to_match_profile, vocabulary_of
 from tests.core.population_support import NOW, decide, person, save_profiles, with_clients
 
 HIKING, GAMING = {"hiking": 95}, {"gaming": 95}
@@ -40,7 +40,7 @@ def _decision(actor: UUID, target: UUID, kind: InteractionKind, days_ago: int) -
 def test_the_training_set_has_one_example_per_pair_and_names_each_decider() -> None:
     women = [_profile(Gender.WOMAN, Gender.MAN) for _ in range(2)]
     men = [_profile(Gender.MAN, Gender.WOMAN) for _ in range(3)]
-    profiles = [_to_match_profile(p, NOW, True) for p in women + men]
+    profiles = [to_match_profile(p, NOW, True) for p in women + men]
     stranger = uuid4()  # no profile: decisions by or on them teach nothing
     like, skip = InteractionKind.LIKE, InteractionKind.SKIP
     decisions = [
@@ -66,7 +66,7 @@ def test_the_training_set_is_what_ranking_builds_for_each_decider() -> None:
     men = [_profile(Gender.MAN, Gender.WOMAN) for _ in range(5)]
     for i, p in enumerate(women + men):
         p.interests.update({"hiking": 10 * i, "gaming": 90 - 10 * i})
-    profiles = [_to_match_profile(p, NOW, True) for p in women + men]
+    profiles = [to_match_profile(p, NOW, True) for p in women + men]
     decisions = [
         _decision(a.user_id, b.user_id, InteractionKind(int(rng.integers(2, 4))), int(d))
         for d, (a, b) in enumerate(
@@ -76,7 +76,7 @@ def test_the_training_set_is_what_ranking_builds_for_each_decider() -> None:
 
     examples = training_set(profiles, decisions, NOW)
 
-    pool = CandidatePool.from_profiles(profiles, _vocabulary(profiles))
+    pool = CandidatePool.from_profiles(profiles, vocabulary_of(profiles))
     log = InteractionLog.from_events(decisions, pool)
     reputation = Reputation.from_log(log, len(pool))
     expected = [training_examples(pool, r, NOW.timestamp(), reputation, log) for r in range(9)]
@@ -87,7 +87,7 @@ def test_the_training_set_is_what_ranking_builds_for_each_decider() -> None:
 
 def test_no_profiles_or_no_decisions_make_an_empty_training_set() -> None:
     assert training_set([], [], NOW).examples == 0
-    profiles = [_to_match_profile(_profile(Gender.WOMAN, Gender.MAN), NOW, True)]
+    profiles = [to_match_profile(_profile(Gender.WOMAN, Gender.MAN), NOW, True)]
     assert training_set(profiles, [], NOW).users == 0
 
 
