@@ -24,6 +24,7 @@ from uuid import UUID
 
 import numpy as np
 import redis.asyncio as aredis
+from numpy.typing import NDArray
 from psycopg import AsyncConnection
 
 from eros.core.keys import ACTIVITY_KEY
@@ -350,10 +351,14 @@ def vocabulary_of(profiles: Sequence[MatchProfile]) -> MatchVocabulary:
     )
 
 
-def _reputation(inputs: MatcherInputs, pool: CandidatePool) -> Reputation:
+def _per_row(counts: dict[UUID, int], user_ids: Sequence[UUID]) -> NDArray[np.float64]:
     # The pool keeps the order of `inputs.profiles`, hence of `inputs.user_ids`.
-    likes = np.asarray([inputs.likes.get(u, 0) for u in inputs.user_ids], np.float64)
-    decisions = np.asarray([inputs.decisions.get(u, 0) for u in inputs.user_ids], np.float64)
+    return np.asarray([counts.get(u, 0) for u in user_ids], np.float64)
+
+
+def _reputation(inputs: MatcherInputs, pool: CandidatePool) -> Reputation:
+    likes = _per_row(inputs.likes, inputs.user_ids)
+    decisions = _per_row(inputs.decisions, inputs.user_ids)
     total = decisions.sum()
     if total >= MIN_DECISIONS_FOR_GLOBAL_RATE:
         return Reputation(likes, decisions, prior_rate=float(likes.sum() / total))
@@ -380,11 +385,10 @@ def rank(
     own = fit_user_model(x, liked, prior) if liked.shape[0] else prior
     # A candidate's predicted interest in the viewer follows how often they say yes at all
     # (docs/matching.md: without it the reciprocal score loses to a selectivity baseline).
-    given = [inputs.likes_given, inputs.decisions_given]
-    likes_given, decisions_given = (
-        np.asarray([counts.get(u, 0) for u in inputs.user_ids], np.float64) for counts in given
+    offsets = offsets_from_counts(
+        _per_row(inputs.likes_given, inputs.user_ids),
+        _per_row(inputs.decisions_given, inputs.user_ids),
     )
-    offsets = offsets_from_counts(likes_given, decisions_given)
     models = ModelTable.build(len(pool), prior, {viewer: own}, default_offsets=offsets)
     standing = StandingColumns.build([inputs.standing.get(u) for u in inputs.user_ids], now_s)
     ctx = MatchContext(pool, models, reputation, log, blocks, rules, standing)

@@ -114,6 +114,16 @@ def _field(value: Any) -> bytes | str:
     return value if isinstance(value, bytes | str) else str(value)
 
 
+def job_hash_fields(job: Job, leave_out: tuple[str, ...] = ()) -> list[bytes | str]:
+    """RQ's own job hash as HSET's field/value arguments, for a script to write."""
+    return [
+        item
+        for name, value in job.to_dict().items()
+        if value is not None and name not in leave_out
+        for item in (name, _field(value))
+    ]
+
+
 class Enqueuer:
     """Enqueues a phase's jobs in batches, one Redis round trip per batch.
 
@@ -162,12 +172,7 @@ class Enqueuer:
         queue = self._queue(queue_name or self._defaults.queue(phase))
         keys = [JobKey(UUID(bytes=member), phase, since) for member, since in candidates]
         template = self.build(keys[0], datetime.now(UTC), queue.name)
-        shared = [
-            item
-            for name, value in template.to_dict().items()
-            if value is not None and name not in ("data", "description")
-            for item in (name, _field(value))
-        ]
+        shared = job_hash_fields(template, leave_out=("data", "description"))
         head = [JOB_KEY_PREFIX, len(shared) // 2, *shared]
         with self._connection.pipeline(transaction=False) as pipe:
             pipe.sadd(Queue.redis_queues_keys, queue.key)

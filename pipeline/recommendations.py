@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import redis
@@ -27,6 +26,7 @@ import redis.asyncio as aredis
 from rq import Queue
 
 from eros.core.settings import Settings
+from eros.pipeline.queue import job_hash_fields
 from eros.pipeline.rq_internals import JOB_KEY_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -58,10 +58,6 @@ def recommendations_job_id(user_id: UUID) -> str:
     return f"{RECOMMENDATIONS_JOB_PREFIX}{user_id.hex}"
 
 
-def _field(value: Any) -> bytes | str:
-    return value if isinstance(value, bytes | str) else str(value)
-
-
 async def enqueue_recommendations(client: aredis.Redis, settings: Settings, user_id: UUID) -> bool:
     """Queue the user's full computation unless one is queued or running; True if queued.
     Raises Redis' errors."""
@@ -76,12 +72,7 @@ async def enqueue_recommendations(client: aredis.Redis, settings: Settings, user
         description=f"recommendations for user {user_id}",
     )
     job.enqueued_at = datetime.now(UTC)
-    fields = [
-        item
-        for name, value in job.to_dict().items()
-        if value is not None
-        for item in (name, _field(value))
-    ]
+    fields = job_hash_fields(job)
     queued = await client.eval(
         _ENQUEUE_ONCE_SCRIPT,
         3,
