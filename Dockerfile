@@ -33,6 +33,7 @@ COPY api ./api
 COPY worker ./worker
 COPY operator ./operator
 COPY cli ./cli
+COPY simulate ./simulate
 
 # Every dependency ships manylinux wheels for CPython 3.11, so no compiler is
 # needed; the cache mount keeps downloads between builds without baking them

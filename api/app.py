@@ -27,6 +27,7 @@ from eros.api.routes import (
     assistant,
     auth,
     blocks,
+    console,
     daily,
     eros,
     health,
@@ -162,6 +163,7 @@ def create_app(
             health,
             eros,
             quality,
+            console,
             profiles,
             privacy,
             daily,
@@ -175,7 +177,7 @@ def create_app(
     ]
     for router in api_routers:
         app.include_router(router, prefix=API_PREFIX)
-    root_routers = [health.probe_router, metrics.router]
+    root_routers = [health.probe_router, metrics.router, console.page_router]
     for router in root_routers:
         app.include_router(router)
     templates = RouteTemplates(

@@ -17,6 +17,7 @@ from prometheus_client import (
     Histogram,
 )
 
+from eros.core.llm.metrics import LLM_SERIES
 from eros.pipeline.halt import HaltMetrics
 from eros.pipeline.metrics import HALT_BUCKETS_SECONDS
 
@@ -38,7 +39,8 @@ LATENCY_BUCKETS_SECONDS = (
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 # The process's CPU, memory and GC figures, as prometheus_client's default registry has them.
-for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+# The assistant's Claude calls (eros.core.llm.metrics) too.
+for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR, *LLM_SERIES):
     REGISTRY.register(_collector)
 
 REQUESTS = Counter(
@@ -83,3 +85,11 @@ HALT_LATENCY = Histogram(
 )
 
 HALT_METRICS = HaltMetrics(HALTS_REQUESTED, HALT_LATENCY)
+
+DEPENDENCY_UP = Gauge(
+    "eros_api_dependency_up",
+    "1 if the dependency (redis, postgresql) answered the API's last readiness check, 0 if "
+    "not; refreshed by every readiness probe, so at the kubelet's probe period.",
+    ["dependency"],
+    registry=REGISTRY,
+)

@@ -48,6 +48,13 @@ Protocol
   the selectivity-aware reciprocal sqrt(pop(j) sel(i) pop(i) sel(j)), sel = a person's
   yes-rate in their history half (the pair's other side left out). Every matcher row
   gets a paired difference to popularity and to the selectivity-aware baseline.
+* Research rows, `dec` only ("likes you", dyadic reciprocity): popularity plus the
+  partner's decision about the scorer minus the partner's history yes-rate (0 when
+  unknown), weighed by a population logistic fit on the history halves. Decisions are
+  simultaneous here, so it is measured with the partner's decision known for every pair
+  (upper bound), for a fixed random half (the partner decided first half the time), and
+  causally (only history-half decisions). Never used for `match`: the partner's
+  decision is half of it, so those rows keep popularity's reciprocal score.
 
 Run: .venv/bin/python -P bench/match_quality.py [--data PATH] [--bootstrap 1000] [--seed 6]
 """
@@ -96,6 +103,9 @@ PRECISION_AT = 3
 SLIDER_SCALE = 10.0  # 1-10 answers -> 0-100 sliders
 BASELINE_RIDGE = 1.0  # precision of the per-person baseline's weights (standardised features)
 NEWTON_STEPS = 25
+INTERCEPT_RIDGE = 0.5  # precision of each decider's free intercept (log-odds)
+LOGIT_EDGE = 1e-3  # popularities of 0 or 1 clipped before the log-odds
+HALF_KNOWN_SEED = 0  # which half of the partners' decisions counts as made first (not tuned)
 
 INTERESTS = (
     "sports", "tvsports", "exercise", "dining", "museums", "art", "hiking", "gaming",
@@ -109,16 +119,24 @@ STYLE = {"humor": "fun3_1", "directness": "sinc3_1"}
 # 5 to say I did it, 6 other -> conversation depth 0-100.
 GOAL_DEPTH = {1: 25.0, 2: 50.0, 3: 60.0, 4: 100.0, 5: 0.0, 6: 50.0}
 GENDERS = ("woman", "man")  # `gender` 0 and 1
-DIFFERENCES = tuple(
-    (f"{matcher}{variant}", f"{baseline}{variant}")
-    for matcher in (
-        "EROS without leniency",
-        "EROS production path (with leniency)",
-        "EROS, every side fitted",
+DIFFERENCES = (
+    tuple(
+        (f"{matcher}{variant}", f"{baseline}{variant}")
+        for matcher in (
+            "EROS without leniency",
+            "EROS production path (with leniency)",
+            "EROS, every side fitted",
+        )
+        for variant in ("", ", causal")
+        for baseline in ("partner popularity", "selectivity-aware reciprocal")
     )
-    for variant in ("", ", causal")
-    for baseline in ("partner popularity", "selectivity-aware reciprocal")
-)  # (method, baseline) pairs whose paired difference gets a row
+    + tuple(
+        (f"partner popularity + likes you, {known}", "partner popularity")
+        for known in ("every pair known", "half known")
+    )
+    + (("partner popularity + likes you, causal", "partner popularity, causal"),)
+)
+# (method, baseline) pairs whose paired difference gets a row
 
 Float = NDArray[np.float64]
 
@@ -410,6 +428,74 @@ def baseline_selectivity(study: Study, history_only: bool) -> Scores:
     return pop_one, reciprocal_score(pop_one * mine, pop_back * theirs)
 
 
+def likes_you(study: Study, known: Callable[[Date], bool]) -> Callable[[int, int], float]:
+    """r(i, j) = j's decision about i minus sel(j), j's yes-rate without i; 0 when unknown.
+
+    Dyadic reciprocity (Kenny's social relations model): after j's general leniency is
+    removed, j's yes to i is the part of the like that is about i. `known(d)` says whether
+    the scorer could see decision d (j decided first); in the data both decide at once.
+    """
+    sel = history_yes_rates(study)
+    said = {(d.person, d.partner): d for d in study.dates}
+
+    def r(person: int, partner: int) -> float:
+        theirs = said.get((partner, person))
+        if theirs is None or not known(theirs):
+            return 0.0
+        return theirs.dec - sel(partner, person)
+
+    return r
+
+
+def _logit(p: Float) -> Float:
+    q = np.clip(p, LOGIT_EDGE, 1 - LOGIT_EDGE)
+    return np.asarray(np.log(q / (1 - q)), dtype=np.float64)
+
+
+def popularity_and_likes_you(
+    study: Study, history_only: bool, known: Callable[[Date], bool]
+) -> tuple[Scores, float]:
+    """Popularity plus `likes_you`, weighed by a population logistic fit on history halves.
+
+    One free intercept per decider (their leniency), shared slopes, as the production
+    population model. Research row for `dec` only: the reciprocal (match) score stays
+    popularity's, since j's decision is half of `match`. Returns the scores and the
+    share of evaluated pairs whose feature is known.
+    """
+    r = likes_you(study, known)
+    pop_one, pop_rec = baseline_popularity(study, history_only)
+    train = [d for d in study.dates if d.history]
+    pop_train = _leave_one_out_popularity(study, history_only, train)
+    x = np.column_stack([_logit(pop_train), [r(d.person, d.partner) for d in train]])
+    y = np.asarray([d.dec for d in train], dtype=np.float64)
+    deciders = {p: k for k, p in enumerate(sorted({d.person for d in train}))}
+    u = np.asarray([deciders[d.person] for d in train], dtype=np.intp)
+    w = _fit_with_intercepts(x, y, u, len(deciders))
+    feature = np.asarray([r(d.person, d.partner) for d in study.evaluated])
+    one = w[0] * _logit(pop_one) + w[1] * feature
+    return (one, pop_rec), float(np.mean(feature != 0))
+
+
+def _leave_one_out_popularity(study: Study, history_only: bool, dates: list[Date]) -> Float:
+    """Partner popularity of arbitrary dates, by `baseline_popularity`'s rules."""
+    held = Study(study.people, study.dates, study.pool, study.pool_profiles, dates)
+    return baseline_popularity(held, history_only)[0]
+
+
+def _fit_with_intercepts(x: Float, y: Float, u: NDArray[np.intp], n: int) -> Float:
+    """Shared slopes (ridge 1) with one lightly shrunk intercept per decider `u`."""
+    w, b = np.zeros(x.shape[1]), np.zeros(n)
+    for _ in range(NEWTON_STEPS):
+        p = 1 / (1 + np.exp(-(b[u] + x @ w)))
+        b -= (np.bincount(u, p - y, n) + INTERCEPT_RIDGE * b) / (
+            np.bincount(u, p * (1 - p), n) + INTERCEPT_RIDGE
+        )
+        p = 1 / (1 + np.exp(-(b[u] + x @ w)))
+        hess = (x * (p * (1 - p))[:, None]).T @ x + BASELINE_RIDGE * np.eye(x.shape[1])
+        w -= np.linalg.solve(hess, x.T @ (p - y) + BASELINE_RIDGE * w)
+    return w
+
+
 def _ridge_logistic(x: Float, y: Float) -> Float:
     x1 = np.hstack([np.ones((len(y), 1)), x])
     w = np.zeros(x1.shape[1])
@@ -572,6 +658,17 @@ def main() -> None:
         "EROS, every side fitted": eros_full(study, everyone, everyone_fitted=True),
         "EROS, every side fitted, causal": eros_full(study, history, everyone_fitted=True),
     }
+    coin = np.random.default_rng(HALF_KNOWN_SEED).random(len(dates)) < 0.5
+    first = {(d.person, d.partner) for d, heads in zip(dates, coin, strict=True) if heads}
+    variants: dict[str, tuple[bool, Callable[[Date], bool]]] = {
+        "every pair known": (False, lambda d: True),
+        "half known": (False, lambda d: (d.person, d.partner) in first),
+        "causal": (True, lambda d: d.history),
+    }
+    for variant, (history_only, known) in variants.items():
+        name = f"partner popularity + likes you, {variant}"
+        methods[name], share = popularity_and_likes_you(study, history_only, known)
+        print(f"{name}: known for {share:.0%} of evaluated pairs")
     print(
         f"{len(people)} people, {len(dates)} dates, {len(study.evaluated)} evaluated (later half)"
     )

@@ -314,7 +314,9 @@ def run_dev(
         base = f"http://{settings.api_host}:{port}"
         if _wait_until_ready(f"{base}/api/v1/health", supervisor):
             sys.stdout.write(
-                f"\nEROS is running.\n  API:      {base}/api/v1\n  API docs: {base}/docs\n"
+                f"\nEROS is running.\n  Console:  {base}/console (log in as an admin: "
+                "`eros users promote EMAIL`)\n"
+                f"  API:      {base}/api/v1\n  API docs: {base}/docs\n"
                 f"  Metrics:  {base}/metrics\n"
                 f"  Scheduler probes: http://{metrics_host}:{scheduler_metrics_port}/metrics "
                 "(and /healthz, /readyz)\n"

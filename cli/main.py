@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from eros.cli.moderation import add_moderation_commands
+from eros.cli.simulate import add_simulate_command
+from eros.cli.status import add_status_command
 from eros.core import __version__
 
 Handler = Callable[[argparse.Namespace], int]
@@ -145,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     demote.add_argument("email")
     demote.set_defaults(handler=_run_demote)
     add_moderation_commands(commands)
+    add_simulate_command(commands)
+    add_status_command(commands)
     return parser
 
 

@@ -107,6 +107,13 @@ RECENT_HALTS_KEY = "eros:halts:recent"
 # generation each component last read (eros.core.phase_config).
 PHASE_CONFIG_KEY = "eros:phase-config"
 PHASE_CONFIG_FOLLOWERS_KEY = "eros:phase-config:followers"
+# The console's history (eros.pipeline.history): a sorted set of per-minute samples, score
+# = the minute's start (epoch ms), member = JSON, trimmed to the retention; and a capped
+# list of JSON records of running jobs' halt latencies, newest first, written by workers.
+HISTORY_KEY = "eros:history:minutes"
+HALT_LATENCIES_KEY = "eros:halts:latencies"
+# The operator's last plan (eros.pipeline.operator_plan): JSON, rewritten every tick.
+OPERATOR_PLAN_KEY = "eros:operator:plan"
 
 
 def halt_key(job_id: str) -> str:
@@ -131,3 +138,20 @@ def assistant_conversation_key(user_id: UUID, conversation_id: UUID) -> str:
 
 def llm_budget_key(purpose: str, user_id: UUID, day: str) -> str:
     return f"{LLM_BUDGET_PREFIX}{purpose}:{user_id}:{day}"
+
+
+# Per job, briefly: the Claude calls its work horse made, until its worker counts them.
+LLM_CALLS_PREFIX = "eros:llm-calls:"
+
+
+def llm_calls_key(job_id: str) -> str:
+    return f"{LLM_CALLS_PREFIX}{job_id}"
+
+
+# Per ErosProcessing ("namespace/name"): the operator's learned return model (a JSON of
+# returns per hour of day and idle-age bucket, eros.operator.forecast) for pre-scaling.
+RETURN_MODEL_PREFIX = "eros:forecast:returns:"
+
+
+def return_model_key(source: str) -> str:
+    return f"{RETURN_MODEL_PREFIX}{source}"

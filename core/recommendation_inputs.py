@@ -16,7 +16,7 @@ recommending someone who said no helps nobody and would reveal their answer.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -67,11 +67,20 @@ from eros.core.visibility import visible_flag_sql, visible_sql
 
 __all__ = [
     "CANDIDATE_CAP",
+    "DECISION_HISTORY_CAP",
     "MatcherInputs",
+    "decisions_given",
+    "fit_viewer",
     "last_active_of",
     "load_inputs",
     "rank",
+    "reputation_counts",
+    "reputation_of",
+    "shown_today",
     "to_match_profile",
+    "viewer_blocks",
+    "viewer_events",
+    "vocabulary_from_keys",
     "vocabulary_of",
 ]
 
@@ -211,7 +220,7 @@ async def _decided_rows(conn: AsyncConnection[Any], viewer: UUID) -> list[dict[s
     return list(await cur.fetchall())
 
 
-async def _events(conn: AsyncConnection[Any], viewer: UUID) -> list[Interaction]:
+async def viewer_events(conn: AsyncConnection[Any], viewer: UUID) -> list[Interaction]:
     """The viewer's own events and shows, and everyone's likes and skips of the viewer."""
     cur = await conn.execute(
         "SELECT actor_id, target_id, kind, occurred_at FROM interactions WHERE actor_id = %(v)s "
@@ -232,43 +241,47 @@ async def _events(conn: AsyncConnection[Any], viewer: UUID) -> list[Interaction]
     ]
 
 
-async def _reputation_counts(
-    conn: AsyncConnection[Any], user_ids: list[UUID]
+async def _latest_decision_counts(
+    conn: AsyncConnection[Any], side: str, user_ids: list[UUID] | None
 ) -> tuple[dict[UUID, int], dict[UUID, int]]:
+    """Likes and decisions per member on `side` (actor_id: given, target_id: received),
+    counting each pair's latest like or skip; `user_ids` None counts every member (the
+    shared pool's load, one scan instead of a million-element array)."""
+    among = "" if user_ids is None else f"AND {side} = ANY(%(ids)s)"
     cur = await conn.execute(
-        "SELECT target_id, count(*) FILTER (WHERE kind = 'like') AS likes, count(*) AS decisions "
-        "FROM (SELECT DISTINCT ON (actor_id, target_id) target_id, kind FROM interactions "
-        " WHERE target_id = ANY(%s) AND kind IN ('like', 'skip') "
-        " ORDER BY actor_id, target_id, occurred_at DESC, id DESC) latest GROUP BY target_id",
-        (user_ids,),
+        f"SELECT {side} AS member, count(*) FILTER (WHERE kind = 'like') AS likes, "
+        "count(*) AS decisions "
+        f"FROM (SELECT DISTINCT ON (actor_id, target_id) {side}, kind FROM interactions "
+        f" WHERE kind IN ('like', 'skip') {among} "
+        " ORDER BY actor_id, target_id, occurred_at DESC, id DESC) latest "
+        f"GROUP BY {side}",
+        {"ids": user_ids},
     )
     rows = await cur.fetchall()
     return (
-        {r["target_id"]: r["likes"] for r in rows},
-        {r["target_id"]: r["decisions"] for r in rows},
+        {r["member"]: r["likes"] for r in rows},
+        {r["member"]: r["decisions"] for r in rows},
     )
 
 
-async def _decisions_given(
-    conn: AsyncConnection[Any], user_ids: list[UUID]
+async def reputation_counts(
+    conn: AsyncConnection[Any], user_ids: list[UUID] | None
 ) -> tuple[dict[UUID, int], dict[UUID, int]]:
-    cur = await conn.execute(
-        "SELECT actor_id, count(*) FILTER (WHERE kind = 'like') AS likes, count(*) AS decisions "
-        "FROM (SELECT DISTINCT ON (actor_id, target_id) actor_id, kind FROM interactions "
-        " WHERE actor_id = ANY(%s) AND kind IN ('like', 'skip') "
-        " ORDER BY actor_id, target_id, occurred_at DESC, id DESC) latest GROUP BY actor_id",
-        (user_ids,),
-    )
-    rows = await cur.fetchall()
-    return (
-        {r["actor_id"]: r["likes"] for r in rows},
-        {r["actor_id"]: r["decisions"] for r in rows},
-    )
+    """Likes and decisions each member received (None: every member)."""
+    return await _latest_decision_counts(conn, "target_id", user_ids)
 
 
-async def _shown_today(
+async def decisions_given(
+    conn: AsyncConnection[Any], user_ids: list[UUID] | None
+) -> tuple[dict[UUID, int], dict[UUID, int]]:
+    """Likes and decisions each member gave (None: every member): how lenient they are."""
+    return await _latest_decision_counts(conn, "actor_id", user_ids)
+
+
+async def shown_today(
     conn: AsyncConnection[Any], user_ids: list[UUID], now: datetime
 ) -> dict[UUID, int]:
+    """Viewers each of `user_ids` was shown to since midnight UTC (the exposure cap's count)."""
     midnight = datetime.combine(now.date(), datetime.min.time(), UTC)
     cur = await conn.execute(
         "SELECT candidate_id, count(*) AS viewers FROM shown_history "
@@ -276,6 +289,15 @@ async def _shown_today(
         (user_ids, midnight),
     )
     return {r["candidate_id"]: r["viewers"] for r in await cur.fetchall()}
+
+
+async def viewer_blocks(conn: AsyncConnection[Any], viewer: UUID) -> list[tuple[UUID, UUID]]:
+    """(blocker, blocked) pairs with the viewer on either side."""
+    cur = await conn.execute(
+        "SELECT blocker_id, blocked_id FROM blocks WHERE blocker_id = %(v)s OR blocked_id = %(v)s",
+        {"v": viewer},
+    )
+    return [(r["blocker_id"], r["blocked_id"]) for r in await cur.fetchall()]
 
 
 async def last_active_of(redis: aredis.Redis, profiles: Sequence[Profile]) -> list[datetime]:
@@ -315,13 +337,8 @@ async def load_inputs(
     ids = list(loaded)
     profiles = [loaded[i][0] for i in ids]
     last_active = await last_active_of(redis, profiles)
-    cur = await conn.execute(
-        "SELECT blocker_id, blocked_id FROM blocks WHERE blocker_id = %(v)s OR blocked_id = %(v)s",
-        {"v": viewer_id},
-    )
-    block_pairs = [(r["blocker_id"], r["blocked_id"]) for r in await cur.fetchall()]
-    likes, decisions = await _reputation_counts(conn, ids)
-    likes_given, decisions_given = await _decisions_given(conn, ids)
+    likes, decisions = await reputation_counts(conn, ids)
+    likes_given, given = await decisions_given(conn, ids)
     return MatcherInputs(
         viewer=viewer_id,
         user_ids=ids,
@@ -329,25 +346,36 @@ async def load_inputs(
             to_match_profile(p, seen, loaded[p.user_id][1])
             for p, seen in zip(profiles, last_active, strict=True)
         ],
-        events=await _events(conn, viewer_id),
-        block_pairs=block_pairs,
+        events=await viewer_events(conn, viewer_id),
+        block_pairs=await viewer_blocks(conn, viewer_id),
         likes=likes,
         decisions=decisions,
         likes_given=likes_given,
-        decisions_given=decisions_given,
-        shown_today=await _shown_today(conn, ids, now),
+        decisions_given=given,
+        shown_today=await shown_today(conn, ids, now),
         population=await load_current(conn, redis),
         standing=await load_standing(conn, ids, now),
     )
 
 
 def vocabulary_of(profiles: Sequence[MatchProfile]) -> MatchVocabulary:
+    return vocabulary_from_keys(
+        {k for p in profiles for k in p.interests},
+        {k for p in profiles for k in p.values},
+        {t for p in profiles for t in p.off_limits_topics},
+    )
+
+
+def vocabulary_from_keys(
+    interests: Iterable[str], values: Iterable[str], topics: Iterable[str]
+) -> MatchVocabulary:
+    """The vocabulary of profiles using these interest, value and off-limits topic keys."""
     return MatchVocabulary(
         genders=tuple(g.value for g in Gender),
-        interests=tuple(sorted({k for p in profiles for k in p.interests})),
-        values=tuple(sorted({k for p in profiles for k in p.values})),
+        interests=tuple(sorted(set(interests))),
+        values=tuple(sorted(set(values))),
         communication=tuple(d.value for d in CommunicationDimension),
-        topics=tuple(sorted({t for p in profiles for t in p.off_limits_topics})),
+        topics=tuple(sorted(set(topics))),
     )
 
 
@@ -356,13 +384,26 @@ def _per_row(counts: dict[UUID, int], user_ids: Sequence[UUID]) -> NDArray[np.fl
     return np.asarray([counts.get(u, 0) for u in user_ids], np.float64)
 
 
-def _reputation(inputs: MatcherInputs, pool: CandidatePool) -> Reputation:
-    likes = _per_row(inputs.likes, inputs.user_ids)
-    decisions = _per_row(inputs.decisions, inputs.user_ids)
+def reputation_of(likes: NDArray[np.float64], decisions: NDArray[np.float64]) -> Reputation:
+    """Reputation from per-row counts received, smoothed towards their global like-rate
+    once there are enough decisions to trust it."""
     total = decisions.sum()
     if total >= MIN_DECISIONS_FOR_GLOBAL_RATE:
         return Reputation(likes, decisions, prior_rate=float(likes.sum() / total))
     return Reputation(likes, decisions)
+
+
+def fit_viewer(
+    pool: CandidatePool,
+    viewer: int,
+    now_s: float,
+    reputation: Reputation,
+    log: InteractionLog,
+    prior: PreferenceModel,
+) -> PreferenceModel:
+    """The viewer's own model: their decisions on members of `pool`, starting from `prior`."""
+    x, liked = training_examples(pool, viewer, now_s, reputation, log)
+    return fit_user_model(x, liked, prior) if liked.shape[0] else prior
 
 
 def rank(
@@ -377,12 +418,13 @@ def rank(
     viewer = pool.row_of(inputs.viewer)
     log = InteractionLog.from_events(inputs.events, pool)
     blocks = BlockGraph.from_pairs(inputs.block_pairs, pool)
-    reputation = _reputation(inputs, pool)
+    reputation = reputation_of(
+        _per_row(inputs.likes, inputs.user_ids), _per_row(inputs.decisions, inputs.user_ids)
+    )
     now_s = now.timestamp()
     # Everyone scores with the population model; the viewer's own fit starts from it.
     prior = inputs.population or prior_model()
-    x, liked = training_examples(pool, viewer, now_s, reputation, log)
-    own = fit_user_model(x, liked, prior) if liked.shape[0] else prior
+    own = fit_viewer(pool, viewer, now_s, reputation, log, prior)
     # A candidate's predicted interest in the viewer follows how often they say yes at all
     # (docs/matching.md: without it the reciprocal score loses to a selectivity baseline).
     offsets = offsets_from_counts(

@@ -23,6 +23,8 @@ DEFAULT_PROFILE_CACHE_TTL_SECONDS = 12 * 3600
 DEFAULT_PUBLIC_PROFILE_CACHE_TTL_SECONDS = 5 * 60
 DEFAULT_RECOMMENDATIONS_CACHE_TTL_SECONDS = 24 * 3600
 DEFAULT_DAILY_MATCHES_CACHE_TTL_SECONDS = 24 * 3600
+# A phase-3 job refreshes its worker's shared candidate pool first when it is older.
+DEFAULT_CANDIDATE_POOL_REFRESH_SECONDS = 60.0
 # A recommendations cache miss ranks at most this many candidates in the request
 # (newest-updated first); the full computation is queued for the workers.
 DEFAULT_RECOMMENDATIONS_CHEAP_CANDIDATE_CAP = 300
@@ -62,6 +64,8 @@ MIN_JWT_SECRET_LENGTH = 32
 DEFAULT_SCHEDULER_TICK_SECONDS = 1.0
 DEFAULT_SCHEDULER_LEASE_SECONDS = 5.0
 DEFAULT_SCHEDULER_BATCH_USERS = 1000
+# The console's per-minute history (eros.pipeline.history): twelve hours of samples.
+DEFAULT_HISTORY_RETENTION_MINUTES = 720
 DEFAULT_RECOVERY_INTERVAL_SECONDS = 5.0
 DEFAULT_METRICS_PORT = 9100
 # Pods are probed and scraped on their own IP, so the probe server listens on every interface.
@@ -191,6 +195,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How long daily matches stay cached after they were generated.",
     )
+    candidate_pool_refresh_seconds: float = Field(
+        DEFAULT_CANDIDATE_POOL_REFRESH_SECONDS,
+        gt=0,
+        description="A phase-3 worker refreshes its shared candidate pool (profiles, "
+        "visibility, counts, standing) before a job when it is older than this.",
+    )
     idempotency_key_ttl_seconds: int = Field(
         DEFAULT_IDEMPOTENCY_KEY_TTL_SECONDS,
         gt=0,
@@ -301,6 +311,12 @@ class Settings(BaseSettings):
         DEFAULT_SCHEDULER_TICK_SECONDS,
         gt=0,
         description="How often the scheduler looks for users who crossed a phase threshold.",
+    )
+    history_retention_minutes: int = Field(
+        DEFAULT_HISTORY_RETENTION_MINUTES,
+        ge=1,
+        description="How many minutes of per-minute samples the scheduler keeps for the "
+        "console's charts (one sample of a few hundred bytes each).",
     )
     scheduler_lease_seconds: float = Field(
         DEFAULT_SCHEDULER_LEASE_SECONDS,

@@ -20,8 +20,10 @@ from eros.core.activity import count_users_per_phase
 from eros.core.clock import MS_PER_SECOND
 from eros.core.phase_config import PhaseConfig
 from eros.core.redis_client import sync_redis
+from eros.operator.forecast_source import CrossingForecaster
 from eros.operator.planner import PhaseMetrics
 from eros.operator.spec import PhaseSpec
+from eros.pipeline.operator_plan import OperatorPlanRecord, publish_plan
 from eros.pipeline.queue import queue_loads
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,24 @@ class RedisMetricsSource:
             for i, (queued, running) in enumerate(loads)
         ]
 
+    def expected_crossings(
+        self,
+        forecaster: CrossingForecaster,
+        phases: Sequence[PhaseSpec],
+        horizon_seconds: float,
+        now_ms: int,
+        hour: int,
+    ) -> tuple[float, ...]:
+        """Predictive pre-scaling: per phase, the users expected to cross into it within
+        the horizon (two more round trips, over the score ranges near the thresholds)."""
+        thresholds = [phase.idle_after_seconds for phase in phases]
+        try:
+            return forecaster.expected(self._client, thresholds, horizon_seconds, now_ms, hour)
+        except redis.RedisError as error:
+            raise MetricsUnavailable(
+                f"Redis at {redact_url(self.url)} is unreachable: {error}"
+            ) from error
+
     def publish(self, config: PhaseConfig) -> bool:
         """Publish the phase configuration; True when it differs from what was published."""
         try:
@@ -70,6 +90,13 @@ class RedisMetricsSource:
             raise MetricsUnavailable(
                 f"Redis at {redact_url(self.url)} is unreachable: {error}"
             ) from error
+
+    def publish_plan(self, record: OperatorPlanRecord) -> None:
+        """Publish the tick's plan for the console; a failure only costs the console a tick."""
+        try:
+            publish_plan(self._client, record)
+        except redis.RedisError as error:
+            logger.warning("Could not publish the operator's plan: %s", error)
 
     def withdraw(self, source: str) -> None:
         """Remove the configuration `source` published: its resource is being deleted."""

@@ -40,6 +40,15 @@ The invariants, property-tested: a phase allowed now with jobs and room for one 
 every such phase; no phase exceeds its budget and all together stay within the pool less
 the headroom; a phase short of neither budget nor pool is never scaled below its
 running jobs.
+
+**Predictive pre-scaling** (`spec.predictive.enabled`): a phase also counts the jobs of
+the users expected to cross into it within the horizon (`PhaseMetrics.expected_crossings`,
+from `eros.operator.forecast`), rounded to whole jobs, as if they were queued already, so
+its workers start before the crossing instead of a pod start delay after it. Users
+about to arrive make a phase "in demand" like idle users do (it is neither done nor
+draining). Those workers come last: the CPU goes first to every phase's reactive want,
+and only then to the expected jobs, so a forecast never takes a worker from real work.
+With no expected crossings the plan is exactly the reactive one.
 """
 
 from __future__ import annotations
@@ -64,6 +73,8 @@ class PlanReason(StrEnum):
     # No idle users but jobs: workers for those jobs until they are done.
     DRAINING = "Draining"
     DEMAND = "Demand"
+    # Predictive: workers for the users expected to cross in within the horizon.
+    EXPECTED_CROSSINGS = "ExpectedCrossings"
     MIN_REPLICAS = "MinReplicas"
     MAX_REPLICAS = "MaxReplicas"
     STABILIZING = "ScaleDownStabilizing"
@@ -71,11 +82,18 @@ class PlanReason(StrEnum):
     POOL_LIMITED = "PoolLimited"
 
 
+# Expected crossings round to whole jobs from this fraction up: half a user expected
+# is as likely to come as not, and a worker per fraction would double the speculation.
+EXPECTED_JOB_ROUNDING = 0.5
+
+
 @dataclass(frozen=True)
 class PhaseMetrics:
     idle_users: int
     queued_jobs: int
     running_jobs: int
+    # Users expected to cross into the phase within the predictive horizon (a forecast).
+    expected_crossings: float = 0.0
 
     @property
     def jobs(self) -> int:
@@ -137,27 +155,38 @@ def in_off_peak(spec: ProcessingSpec, now: datetime) -> bool:
     return spec.off_peak.contains(local)
 
 
-def demand_replicas(phase: PhaseSpec, figures: PhaseMetrics) -> int:
-    """Workers for every queued and running job, before any clamp."""
-    return math.ceil(figures.jobs / phase.jobs_per_worker)
+def expected_jobs(figures: PhaseMetrics) -> int:
+    """The whole jobs the expected crossings will bring (each crossing enqueues one)."""
+    return max(0, math.floor(figures.expected_crossings + EXPECTED_JOB_ROUNDING))
 
 
-def _stopped_reason(phase: PhaseSpec, figures: PhaseMetrics, off_peak: bool) -> PlanReason | None:
+def demand_replicas(phase: PhaseSpec, figures: PhaseMetrics, expected: int = 0) -> int:
+    """Workers for every queued and running job, and `expected` jobs, before any clamp."""
+    return math.ceil((figures.jobs + expected) / phase.jobs_per_worker)
+
+
+def _stopped_reason(
+    phase: PhaseSpec, figures: PhaseMetrics, off_peak: bool, expected: int
+) -> PlanReason | None:
     """Why a phase goes to zero at once, or None when it plans as usual."""
     if phase.off_peak_only and not off_peak:
         return PlanReason.OFF_PEAK
-    if figures.idle_users <= 0 and figures.jobs <= 0:
+    if figures.idle_users <= 0 and figures.jobs <= 0 and expected <= 0:
         return PlanReason.NO_IDLE_USERS
     return None
 
 
-def _draining(figures: PhaseMetrics) -> bool:
-    return figures.idle_users <= 0 < figures.jobs
+def _users_here_or_coming(figures: PhaseMetrics, expected: int) -> bool:
+    return figures.idle_users > 0 or expected > 0
 
 
-def _want(phase: PhaseSpec, figures: PhaseMetrics) -> int:
-    demand = demand_replicas(phase, figures)
-    if _draining(figures):
+def _draining(figures: PhaseMetrics, expected: int) -> bool:
+    return not _users_here_or_coming(figures, expected) and figures.jobs > 0
+
+
+def _want(phase: PhaseSpec, figures: PhaseMetrics, expected: int) -> int:
+    demand = demand_replicas(phase, figures, expected)
+    if _draining(figures, expected):
         return min(demand, phase.max_replicas)
     return min(max(demand, phase.min_replicas), phase.max_replicas)
 
@@ -191,6 +220,7 @@ def _allocate(
 def _reason(
     phase: PhaseSpec,
     figures: PhaseMetrics,
+    expected: int,
     want: int,
     stabilized: int,
     desired: int,
@@ -200,10 +230,12 @@ def _reason(
         return PlanReason.BUDGET_LIMITED if desired >= cap else PlanReason.POOL_LIMITED
     if stabilized > want:
         return PlanReason.STABILIZING
-    demand = demand_replicas(phase, figures)
+    demand = demand_replicas(phase, figures, expected)
     if demand > phase.max_replicas:
         return PlanReason.MAX_REPLICAS
-    if _draining(figures):
+    if want > _want(phase, figures, 0):
+        return PlanReason.EXPECTED_CROSSINGS
+    if _draining(figures, expected):
         return PlanReason.DRAINING
     if demand < phase.min_replicas:
         return PlanReason.MIN_REPLICAS
@@ -226,12 +258,14 @@ def plan(
         raise ValueError("metrics and current replicas need one entry per phase")
     at = now.timestamp()
     off_peak = in_off_peak(spec, now)
+    expected = [expected_jobs(m) if spec.predictive.enabled else 0 for m in metrics]
     stopped = [
-        _stopped_reason(phase, figures, off_peak)
-        for phase, figures in zip(spec.phases, metrics, strict=True)
+        _stopped_reason(phase, figures, off_peak, expected[i])
+        for i, (phase, figures) in enumerate(zip(spec.phases, metrics, strict=True))
     ]
     wants = tuple(
-        0 if stopped[i] else _want(phase, metrics[i]) for i, phase in enumerate(spec.phases)
+        0 if stopped[i] else _want(phase, metrics[i], expected[i])
+        for i, phase in enumerate(spec.phases)
     )
     horizon = at - spec.stabilization_window_seconds
     history = state.history or (Recommendation(at, tuple(current)),)
@@ -243,20 +277,28 @@ def plan(
         0 if stopped[i] else _stabilize(wants[i], current[i], window_max[i], phase.max_replicas)
         for i, phase in enumerate(spec.phases)
     ]
+    # What each phase would get without the forecast: granted before any expected job.
+    reactive = [
+        min(
+            stabilized[i],
+            _stabilize(_want(phase, metrics[i], 0), current[i], window_max[i], phase.max_replicas),
+        )
+        for i, phase in enumerate(spec.phases)
+    ]
     # One worker for every phase with jobs comes before anyone's minReplicas or extra
     # workers, so that contention delays a phase's jobs but never strands them.
     first = [min(1, stabilized[i]) if metrics[i].jobs > 0 else 0 for i in range(len(wants))]
     floors = [
-        min(phase.min_replicas, stabilized[i]) if metrics[i].idle_users > 0 else 0
+        min(phase.min_replicas, reactive[i]) if metrics[i].idle_users > 0 else 0
         for i, phase in enumerate(spec.phases)
     ]
     caps = phase_budget_replicas(spec)
-    granted = _allocate(spec, (first, floors, stabilized), caps)
+    granted = _allocate(spec, (first, floors, reactive, stabilized), caps)
 
     phases = []
     for i, phase in enumerate(spec.phases):
         reason = stopped[i] or _reason(
-            phase, metrics[i], wants[i], stabilized[i], granted[i], caps[i]
+            phase, metrics[i], expected[i], wants[i], stabilized[i], granted[i], caps[i]
         )
         phases.append(
             PhasePlan(

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
@@ -19,8 +20,16 @@ from prometheus_client import (
     start_http_server,
 )
 
-from eros.operator.planner import PhaseMetrics, Plan
+from eros.operator.planner import (
+    PhaseMetrics,
+    Plan,
+    PlanReason,
+    in_off_peak,
+    phase_budget_replicas,
+    usable_millicores,
+)
 from eros.operator.spec import ProcessingSpec
+from eros.operator.status import DeploymentState
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +128,7 @@ def forget(namespace: str, name: str, phases: Sequence[str]) -> None:
                 gauge.remove(namespace, name, phase)
     with contextlib.suppress(KeyError):
         DEGRADED.remove(namespace, name)
+    _forget_tick(namespace, name, phases)
 
 
 class MetricsServer:
@@ -143,3 +153,96 @@ class MetricsServer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+
+# What the dashboards and alerts compare the plan with: the workers that are ready, each
+# phase's budget, the usable pool, why each phase got what it got, and whether the loop
+# still ticks. Set once per tick by `record_tick`.
+READY_REPLICAS = Gauge(
+    "eros_operator_ready_replicas",
+    "Worker replicas of the phase that are ready.",
+    _PHASE_LABELS,
+    registry=REGISTRY,
+)
+BUDGET_REPLICAS = Gauge(
+    "eros_operator_budget_replicas",
+    "Most workers the phase may have on its own: its CPU budget share of the pool.",
+    _PHASE_LABELS,
+    registry=REGISTRY,
+)
+CPU_BUDGET = Gauge(
+    "eros_operator_cpu_budget_cores",
+    "CPU of the phase's budget in workers, in cores (comparable with the CPU allocated).",
+    _PHASE_LABELS,
+    registry=REGISTRY,
+)
+CPU_USABLE = Gauge(
+    "eros_operator_cpu_usable_cores",
+    "CPU all phases together may use: the pool less the headroom, in cores.",
+    ("namespace", "name"),
+    registry=REGISTRY,
+)
+PLAN_REASON = Gauge(
+    "eros_operator_plan_reason",
+    "1 for the reason of the phase's current plan, 0 for every other reason.",
+    (*_PHASE_LABELS, "reason"),
+    registry=REGISTRY,
+)
+OFF_PEAK_OPEN = Gauge(
+    "eros_operator_off_peak_window_open",
+    "1 while the resource's off-peak window is open, 0 outside it.",
+    ("namespace", "name"),
+    registry=REGISTRY,
+)
+LAST_TICK = Gauge(
+    "eros_operator_last_tick_timestamp_seconds",
+    "When the resource's last tick ended, in Unix seconds; a stale value means a stuck loop.",
+    ("namespace", "name"),
+    registry=REGISTRY,
+)
+
+_PER_PHASE_TICK = (READY_REPLICAS, BUDGET_REPLICAS, CPU_BUDGET)
+_PER_RESOURCE_TICK = (CPU_USABLE, OFF_PEAK_OPEN, LAST_TICK)
+
+
+def record_tick(
+    namespace: str,
+    name: str,
+    spec: ProcessingSpec | None,
+    deployments: Sequence[DeploymentState | None],
+    plan: Plan | None,
+    now: datetime,
+) -> None:
+    """The figures of one finished tick; `spec` is None when it was invalid (the tick still
+    happened, so only its time is recorded)."""
+    LAST_TICK.labels(namespace, name).set(now.timestamp())
+    if spec is None:
+        return
+    CPU_USABLE.labels(namespace, name).set(usable_millicores(spec) / MILLICORES_PER_CORE)
+    OFF_PEAK_OPEN.labels(namespace, name).set(int(in_off_peak(spec, now)))
+    budgets = phase_budget_replicas(spec)
+    for index, phase in enumerate(spec.phases):
+        labels = (namespace, name, phase.name)
+        deployment = deployments[index] if index < len(deployments) else None
+        READY_REPLICAS.labels(*labels).set(deployment.ready_replicas if deployment else 0)
+        BUDGET_REPLICAS.labels(*labels).set(budgets[index])
+        CPU_BUDGET.labels(*labels).set(
+            budgets[index] * phase.cpu_per_worker_millicores / MILLICORES_PER_CORE
+        )
+        current = None if plan is None else plan.phases[index].reason
+        for reason in PlanReason:
+            PLAN_REASON.labels(*labels, reason.value).set(int(reason is current))
+
+
+def _forget_tick(namespace: str, name: str, phases: Sequence[str]) -> None:
+    for gauge in _PER_PHASE_TICK:
+        for phase in phases:
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, name, phase)
+    for phase in phases:
+        for reason in PlanReason:
+            with contextlib.suppress(KeyError):
+                PLAN_REASON.remove(namespace, name, phase, reason.value)
+    for resource_gauge in _PER_RESOURCE_TICK:
+        with contextlib.suppress(KeyError):
+            resource_gauge.remove(namespace, name)

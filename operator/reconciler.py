@@ -15,11 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from kubernetes.client import ApiException
 
 from eros.core.clock import MS_PER_SECOND
 from eros.operator import prometheus
+from eros.operator.forecast_source import CrossingForecaster
 from eros.operator.kube import (
     HTTP_CONFLICT,
     HTTP_NOT_FOUND,
@@ -32,7 +34,7 @@ from eros.operator.kube import (
 from eros.operator.manifests import Owner, build_worker_deployment, desired_template_hash
 from eros.operator.metrics_source import MetricsUnavailable, RedisMetricsSource
 from eros.operator.planner import PhaseMetrics, Plan, PlannerState, plan
-from eros.operator.publication import build_phase_config
+from eros.operator.publication import build_phase_config, build_plan_record
 from eros.operator.spec import (
     DEFAULT_TICK_SECONDS,
     ProcessingSpec,
@@ -109,6 +111,7 @@ class Reconciler:
     _source_ref: RedisSecretRef | None = field(default=None, init=False, repr=False)
     _degraded: Problem | None = field(default=None, init=False)
     _invalid: str | None = field(default=None, init=False)
+    _forecaster: CrossingForecaster | None = field(default=None, init=False, repr=False)
 
     def close(self) -> None:
         self._drop_source()
@@ -148,8 +151,21 @@ class Reconciler:
             self._drop_source()
             url = self.kube.read_secret_value(self.owner.namespace, spec.redis.name, spec.redis.key)
             self._source, self._source_ref = RedisMetricsSource(url), spec.redis
+        now_ms = int(now.timestamp() * MS_PER_SECOND)
         try:
-            return self._source.read(spec.phases, int(now.timestamp() * MS_PER_SECOND))
+            metrics = self._source.read(spec.phases, now_ms)
+            if not spec.predictive.enabled:
+                self._forecaster = None  # a later enabling learns from fresh counts
+                return metrics
+            if self._forecaster is None:
+                self._forecaster = CrossingForecaster(f"{self.owner.namespace}/{self.owner.name}")
+            hour = now.astimezone(ZoneInfo(spec.off_peak.time_zone)).hour
+            crossings = self._source.expected_crossings(
+                self._forecaster, spec.phases, spec.predictive_horizon_seconds, now_ms, hour
+            )
+            return [
+                replace(m, expected_crossings=c) for m, c in zip(metrics, crossings, strict=True)
+            ]
         except MetricsUnavailable:
             # Reconnect through the Secret next time: the URL may have been rotated.
             self._drop_source()
@@ -333,6 +349,12 @@ class Reconciler:
         status = build_status(spec, seen, previous_status, now, generation, self.last_scale_time)
         if status != previous_status:
             self.kube.patch_status(self.owner.namespace, self.owner.name, status)
+        if self._source is not None:
+            now_ms = int(now.timestamp() * MS_PER_SECOND)
+            self._source.publish_plan(
+                build_plan_record(spec, self.owner, status, generation, now_ms)
+            )
+        prometheus.record_tick(self.owner.namespace, self.owner.name, spec, deployments, plan_, now)
         conflict = not_ready if not_ready and not_ready.reason == CONFLICT_REASON else None
         return TickOutcome(status, spec.tick_seconds, degraded or conflict)
 
@@ -356,4 +378,5 @@ class Reconciler:
         status = invalid_spec_status(message, deployments, previous_status, now, generation)
         if status != previous_status:
             self.kube.patch_status(self.owner.namespace, self.owner.name, status)
+        prometheus.record_tick(self.owner.namespace, self.owner.name, None, deployments, None, now)
         return TickOutcome(status, problem=Problem(INVALID_SPEC_REASON, message))

@@ -44,6 +44,10 @@ DEFAULT_OFF_PEAK_START = "23:00"
 DEFAULT_OFF_PEAK_END = "07:00"
 DEFAULT_OFF_PEAK_TIME_ZONE = "UTC"
 DEFAULT_STABILIZATION_WINDOW_SECONDS = 300
+# How long a worker pod takes from a scale-up to taking jobs, in a typical cluster: with
+# a tick, the default horizon of predictive pre-scaling (`spec.predictive`).
+DEFAULT_POD_START_DELAY_SECONDS = 15
+MAX_PREDICTIVE_HORIZON_SECONDS = 3600
 DEFAULT_IMAGE = "eros:latest"
 DEFAULT_IMAGE_PULL_POLICY = "IfNotPresent"
 # Long enough for a running job to checkpoint and requeue itself after SIGTERM.
@@ -178,6 +182,21 @@ class RedisSecretRef:
 
 
 @dataclass(frozen=True)
+class PredictiveSpec:
+    """Predictive pre-scaling (`spec.predictive`): workers for the users about to cross a
+    threshold, started ahead of the crossing. Off unless enabled."""
+
+    enabled: bool = False
+    # Seconds ahead to forecast; None: the pod start delay plus one tick.
+    horizon_seconds: int | None = None
+
+    def horizon(self, tick_seconds: int) -> int:
+        if self.horizon_seconds is not None:
+            return self.horizon_seconds
+        return DEFAULT_POD_START_DELAY_SECONDS + tick_seconds
+
+
+@dataclass(frozen=True)
 class ProcessingSpec:
     phases: tuple[PhaseSpec, ...]
     cpu_pool: str
@@ -190,6 +209,11 @@ class ProcessingSpec:
     paused: bool
     redis: RedisSecretRef
     worker: WorkerPodSpec
+    predictive: PredictiveSpec = PredictiveSpec()
+
+    @property
+    def predictive_horizon_seconds(self) -> int:
+        return self.predictive.horizon(self.tick_seconds)
 
     @property
     def idle_thresholds_seconds(self) -> list[int]:
@@ -308,6 +332,16 @@ def _off_peak(raw: Mapping[str, Any]) -> OffPeak:
     return OffPeak(window=window, time_zone=zone)
 
 
+def _predictive(raw: Mapping[str, Any]) -> PredictiveSpec:
+    enabled = raw.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise SpecError("predictive.enabled must be a boolean")
+    if raw.get("horizonSeconds") is None:
+        return PredictiveSpec(enabled=enabled)
+    horizon = _int(raw, "horizonSeconds", 0, 1, MAX_PREDICTIVE_HORIZON_SECONDS, "predictive.")
+    return PredictiveSpec(enabled=enabled, horizon_seconds=horizon)
+
+
 def _mapping(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     value = raw.get(key) or {}
     if not isinstance(value, Mapping):
@@ -408,4 +442,5 @@ def parse_spec(raw: Mapping[str, Any]) -> ProcessingSpec:
             or DEFAULT_REDIS_SECRET_KEY,
         ),
         worker=_worker(_mapping(raw, "worker", "")),
+        predictive=_predictive(_mapping(raw, "predictive", "")),
     )

@@ -4,6 +4,10 @@ One checkpoint per (phase, user), not per job: a job halted because its user cam
 enqueued again, under a new id, when the user next goes idle, and resumes from here. The
 checkpoint is deleted when a job of that phase completes. The key is
 `eros.core.keys.checkpoint_key`; the job's context (`eros.worker.context`) reads and writes it.
+
+Saves are counted for `eros_checkpoints_saved_total`, but a job runs in a work horse, a
+fork whose own counters die with it: each save adds one to a field of the job's RQ hash,
+which the worker takes (reads and clears) once the horse has exited.
 """
 
 from __future__ import annotations
@@ -13,7 +17,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Checkpoint", "decode_checkpoint", "encode_checkpoint"]
+import redis
+
+from eros.pipeline.rq_internals import JOB_KEY_PREFIX
+
+__all__ = [
+    "CHECKPOINT_SAVES_FIELD",
+    "Checkpoint",
+    "decode_checkpoint",
+    "encode_checkpoint",
+    "job_hash_key",
+    "take_checkpoint_saves",
+]
+
+CHECKPOINT_SAVES_FIELD = "eros_checkpoint_saves"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +60,18 @@ def decode_checkpoint(raw: bytes | str) -> Checkpoint | None:
         )
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def job_hash_key(job_id: str) -> str:
+    """The RQ hash of a job, where its checkpoint saves are tallied."""
+    return f"{JOB_KEY_PREFIX}{job_id}"
+
+
+def take_checkpoint_saves(connection: redis.Redis, job_id: str) -> int:
+    """The saves tallied for a job since the last take, cleared in the same transaction,
+    so that a job run again (retried, requeued) is not counted twice."""
+    with connection.pipeline() as pipe:
+        pipe.hget(job_hash_key(job_id), CHECKPOINT_SAVES_FIELD)
+        pipe.hdel(job_hash_key(job_id), CHECKPOINT_SAVES_FIELD)
+        raw, _ = pipe.execute()
+    return int(raw or 0)

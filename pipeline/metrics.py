@@ -32,6 +32,7 @@ from prometheus_client import (
 )
 from prometheus_client.registry import Collector
 
+from eros.core.llm.metrics import LLM_SERIES
 from eros.core.phase_config import PhaseConfig
 from eros.pipeline.queue import phase_loads
 
@@ -117,6 +118,19 @@ USERS_EXAMINED = Counter(
     ["phase"],
     registry=None,
 )
+SCHEDULER_PHASE_OPEN = Gauge(
+    "eros_scheduler_phase_open",
+    "1 while the phase may be scheduled (inside its off-peak window, or it has none); its "
+    "lag grows while it is closed, by design.",
+    ["phase"],
+    registry=None,
+)
+CHECKPOINTS_SAVED = Counter(
+    "eros_checkpoints_saved_total",
+    "Checkpoints jobs saved, periodically or as they were halted or drained.",
+    ["phase"],
+    registry=None,
+)
 
 _SAMPLED: tuple[Collector, ...] = (QUEUE_DEPTH, JOBS_RUNNING)
 SCHEDULER_SERIES: tuple[Collector, ...] = (
@@ -127,6 +141,7 @@ SCHEDULER_SERIES: tuple[Collector, ...] = (
     SCHEDULER_LAG,
     SCHEDULER_LEADER,
     USERS_EXAMINED,
+    SCHEDULER_PHASE_OPEN,
     *_SAMPLED,
 )
 WORKER_SERIES: tuple[Collector, ...] = (
@@ -138,6 +153,8 @@ WORKER_SERIES: tuple[Collector, ...] = (
     JOBS_REQUEUED,
     JOB_DURATION,
     HALT_LATENCY,
+    CHECKPOINTS_SAVED,
+    *LLM_SERIES,  # phase 3's Claude calls
     *_SAMPLED,
 )
 

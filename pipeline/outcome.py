@@ -23,6 +23,7 @@ from rq.utils import now
 from eros.core.keys import RECENT_HALTS_KEY, halt_key
 from eros.core.settings import Settings
 from eros.pipeline.halt import RECENT_HALTS_MAX
+from eros.pipeline.history import record_halt_latency
 from eros.pipeline.index import forget_job
 from eros.pipeline.queue import JobKey
 from eros.pipeline.rq_internals import started_key
@@ -80,6 +81,9 @@ def record_halt(
         )
         pipe.set(halt_key(job.id), marker, nx=True, ex=settings.halted_job_ttl_seconds)
         pipe.expire(job.key, settings.halted_job_ttl_seconds)
+        latency = record.as_meta()["latencyMs"]
+        if latency is not None:
+            record_halt_latency(pipe, record.stopped_at_ms, latency)
         if not record.requested:
             entry = {"job": job.id, "state": "running", "at": marker}
             pipe.lpush(RECENT_HALTS_KEY, json.dumps(entry, separators=(",", ":")))

@@ -43,6 +43,7 @@ from eros.core.phases import Phase
 from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
 from eros.pipeline import metrics
+from eros.pipeline.history import HistorySampler
 from eros.pipeline.lease import Lease
 from eros.pipeline.maintenance import enqueue_model_fit, enqueue_retention
 from eros.pipeline.queue import Enqueuer
@@ -72,6 +73,17 @@ def crossing_bounds(watermark_ms: int, now_ms: int, threshold_s: int) -> tuple[i
     `threshold_s` threshold happened in (watermark_ms, now_ms]."""
     threshold_ms = threshold_s * MS_PER_SECOND
     return watermark_ms - threshold_ms, now_ms - threshold_ms
+
+
+def enqueue_bounds(
+    watermark_ms: int, now_ms: int, config: PhaseConfig, phase: Phase
+) -> tuple[int, int] | None:
+    """The scheduler's selection rule for one phase open now (`eros simulate` runs it too):
+    the last-activity range whose users get a job at this tick, or None when the phase's
+    watermark is at now already. The caller moves the watermark to now afterwards."""
+    if now_ms <= watermark_ms:
+        return None
+    return crossing_bounds(watermark_ms, now_ms, config.idle_seconds[int(phase) - 1])
 
 
 @dataclass
@@ -116,6 +128,8 @@ class Scheduler:
         self.phase_config = phase_config or PhaseConfigFollower(
             connection, settings, f"scheduler/{self.name}"
         )
+        # The console's per-minute history: the active scheduler is its one writer.
+        self.history = HistorySampler(connection, settings.history_retention_minutes)
         self._next_recovery = 0.0
         self._next_retention = 0.0
         self._next_model_fit = 0.0
@@ -128,6 +142,7 @@ class Scheduler:
         config = self.phase_config.current()
         if not self.lease.acquire():
             metrics.SCHEDULER_LEADER.set(0)
+            self.history.forget()
             return TickReport(leader=False)
         metrics.SCHEDULER_LEADER.set(1)
         report = TickReport(leader=True)
@@ -154,6 +169,7 @@ class Scheduler:
         duration = time.perf_counter() - started
         metrics.SCHEDULER_TICK.observe(duration)
         self._publish(now_ms, duration, report)
+        self.history.maybe_sample(config, now_ms)
         return report
 
     def watermarks(self) -> dict[Phase, int]:
@@ -180,11 +196,12 @@ class Scheduler:
             logger.info("Scheduling phase %d from now on (no watermark yet).", int(phase))
             self._save_watermark(phase, now_ms)
             return
-        if not config.in_window(phase, now_ms):
+        open_now = config.in_window(phase, now_ms)
+        metrics.SCHEDULER_PHASE_OPEN.labels(label).set(int(open_now))
+        if not open_now:
             report.skipped.append(phase)
-        elif now_ms > watermark_ms:
-            threshold_s = config.idle_seconds[int(phase) - 1]
-            low, high = crossing_bounds(watermark_ms, now_ms, threshold_s)
+        elif (bounds := enqueue_bounds(watermark_ms, now_ms, config, phase)) is not None:
+            low, high = bounds
             examined = enqueued = 0
             for batch in self._crossings(low, high):
                 counts = self._enqueuer.enqueue(phase, batch, config.queue(phase))

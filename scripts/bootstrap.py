@@ -61,6 +61,20 @@ def ensure_typescript() -> None:
         sys.stderr.write("npm ci failed; the TypeScript compile tests will skip.\n")
 
 
+# The console's browser test drives the system's Chromium through Playwright (installed
+# with the dev extra); it never downloads a browser of its own.
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+
+
+def report_browser() -> None:
+    """Say once, up front, why the browser test will skip where no Chromium is installed."""
+    if not any(shutil.which(name) for name in CHROMIUM_NAMES):
+        sys.stderr.write(
+            "No Chromium found: the console's browser test will skip "
+            "(install it with `apt-get install chromium`).\n"
+        )
+
+
 def exec_in_venv(python: Path, args: list[str]) -> None:
     """Replace this process, so that signals (Ctrl-C, SIGTERM) reach the command directly."""
     os.chdir(ROOT)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from bootstrap import ensure_installed, ensure_typescript, exec_in_venv
+from bootstrap import ensure_installed, ensure_typescript, exec_in_venv, report_browser
 
 if __name__ == "__main__":
     python = ensure_installed("dev")
     ensure_typescript()
+    report_browser()
     exec_in_venv(python, ["-m", "pytest", *sys.argv[1:]])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"core": 0, "pipeline": 1, "api": 2, "worker": 2, "operator": 2, "cli": 3}
+LAYERS = {"core": 0, "pipeline": 1, "api": 2, "worker": 2, "operator": 2, "cli": 3, "simulate": 3}
 
 
 def package_folders() -> dict[str, str]:

@@ -31,7 +31,12 @@ from eros.core.clock import wall_ms
 from eros.core.keys import ACTIVITY_KEY, checkpoint_key, halt_key
 from eros.core.phases import Phase
 from eros.core.settings import Settings
-from eros.pipeline.checkpoint import decode_checkpoint, encode_checkpoint
+from eros.pipeline.checkpoint import (
+    CHECKPOINT_SAVES_FIELD,
+    decode_checkpoint,
+    encode_checkpoint,
+    job_hash_key,
+)
 from eros.pipeline.index import forget_job
 from eros.pipeline.queue import JobKey
 from eros.worker import stop
@@ -120,9 +125,11 @@ class RunContext:
         payload = encode_checkpoint(
             state, job_id=self.job_id, saved_at_ms=wall_ms(), cpu_seconds=now_cpu
         )
-        await self._redis.set(
-            self._checkpoint_key, payload, ex=self._settings.checkpoint_ttl_seconds
-        )
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._checkpoint_key, payload, ex=self._settings.checkpoint_ttl_seconds)
+            if self._execution is not None:  # run by a worker, which counts the saves
+                pipe.hincrby(job_hash_key(self.job_id), CHECKPOINT_SAVES_FIELD, 1)
+            await pipe.execute()
         self._cpu_at_save = now_cpu
 
     async def checkpoint(self, state: Mapping[str, Any]) -> None:

@@ -37,10 +37,17 @@ from eros.core.analysis.store import (
     save_patterns,
     save_preferences,
 )
+from eros.core.candidate_pool import PoolKeeper
 from eros.core.clock import utc_from_ms
 from eros.core.database import connect
 from eros.core.keys import favourites_cache_key
-from eros.core.llm import AsyncClaudeClient, analysis_client, claim_analysis_call
+from eros.core.llm import (
+    ANALYSIS_PURPOSE,
+    AsyncClaudeClient,
+    analysis_client,
+    claim_analysis_call,
+)
+from eros.core.llm.metrics import record_fallback
 from eros.core.phases import Phase
 from eros.core.profiles import clear_reanalysis, get_profile
 from eros.core.settings import Settings
@@ -129,15 +136,18 @@ class MediumPhase:
 
 
 class DeepPhase:
-    """Phase 3: ultimate preferences (Claude or rules), then the 10 daily matches."""
+    """Phase 3: ultimate preferences (Claude or rules), then the 10 daily matches, ranked
+    against the worker process's shared candidate pool (refreshed first when stale)."""
 
     def __init__(
         self,
         clock: Clock = wall_ms,
         client_factory: Callable[[Settings], AsyncClaudeClient | None] = analysis_client,
+        pools: PoolKeeper | None = None,
     ) -> None:
         self._clock = clock
         self._client_factory = client_factory
+        self._pools = pools or PoolKeeper()
 
     async def _preferences(
         self, ctx: JobContext, conn: AsyncConnection[DictRow], now_ms: int
@@ -156,6 +166,10 @@ class DeepPhase:
                 if await claim_analysis_call(ctx.redis, ctx.settings, ctx.user_id, now_ms):
                     prefs = await claude_preferences(client, profile, patterns)
                     source = "claude"
+                else:
+                    record_fallback(ANALYSIS_PURPOSE)
+        else:
+            record_fallback(ANALYSIS_PURPOSE)
         if prefs is None:
             prefs, source = rule_based(profile, patterns), "rules"
         # Saved before anything else: a rerun would be refused the call and differ.
@@ -174,6 +188,13 @@ class DeepPhase:
             prefs, source = await self._preferences(ctx, conn, now_ms)
             state = {"now_ms": now_ms, "step": "preferences"}
             await ctx.checkpoint(state)
+            pool = await self._pools.current(
+                conn,
+                ctx.redis,
+                utc_from_ms(now_ms),
+                ctx.settings.candidate_pool_refresh_seconds,
+            )
+            await ctx.check_halt()
             daily = await generate_daily(
                 conn,
                 ctx.redis,
@@ -182,6 +203,7 @@ class DeepPhase:
                 prefs,
                 source="analysis",
                 preferences_source=source,
+                pool=pool,
             )
             await ctx.checkpoint(state)
             stored = daily is not None and await save_daily_set(conn, daily, delivered_at=None)

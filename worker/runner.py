@@ -36,12 +36,15 @@ from rq.utils import now
 
 from eros.core.clock import wall_ms
 from eros.core.keys import halt_key
+from eros.core.llm import metrics as llm_metrics
 from eros.core.phase_config import PhaseConfig, PhaseConfigFollower, from_settings
 from eros.core.phases import Phase
 from eros.core.redis_client import sync_redis
 from eros.core.settings import Settings
 from eros.pipeline import metrics
+from eros.pipeline.checkpoint import take_checkpoint_saves
 from eros.pipeline.index import forget_job
+from eros.pipeline.llm_calls import ship_calls, take_calls
 from eros.pipeline.maintenance import MAINTENANCE_PHASE, maintenance_queue
 from eros.pipeline.outcome import HALTED_META, HaltRecord, record_halt, requeue
 from eros.pipeline.queue import JobKey, phase_queue
@@ -273,9 +276,14 @@ class PhaseWorker(Worker):
         try:
             status = job.get_status(refresh=True)
             meta = job.get_meta(refresh=True)
+            saves = take_checkpoint_saves(self.connection, job.id)
+            for call in take_calls(self.connection, job.id):
+                llm_metrics.observe(call)
         except Exception:  # a job gone or Redis down must not stop the worker
             logger.warning("Could not read the outcome of job %s for metrics.", job.id)
             return
+        if saves:
+            metrics.CHECKPOINTS_SAVED.labels(phase).inc(saves)
         outcome = _outcome(status, meta, drained=drained)
         metrics.JOB_DURATION.labels(phase, outcome).observe(seconds)
         if outcome == "completed":
@@ -308,7 +316,14 @@ class PhaseWorker(Worker):
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         member = (started_key(queue.name), execution.composite_key)
         set_runtime(HorseRuntime(self.settings, member, os.getppid()))
-        return bool(super().perform_job(job, queue, execution))
+        llm_metrics.buffer_calls()
+        try:
+            return bool(super().perform_job(job, queue, execution))
+        finally:
+            try:
+                ship_calls(self.connection, job.id, llm_metrics.take_buffered())
+            except redis.RedisError:
+                logger.warning("Could not ship the Claude calls of job %s for metrics.", job.id)
 
     def _finalize_failure(
         self, job: Job, queue: Queue, execution: Execution, exc_info: ExcInfo

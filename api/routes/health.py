@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from eros.api.deps import AdminUser, ClockDep, DbDep, PhaseConfigDep, RedisDep, SettingsDep
 from eros.api.errors import ERROR_RESPONSES
+from eros.api.metrics import DEPENDENCY_UP
 from eros.api.schemas.eros import SchedulerStatus
 from eros.api.schemas.health import (
     CacheInfo,
@@ -57,6 +58,8 @@ async def _check(probe: Callable[[], Awaitable[Any]]) -> DependencyCheck:
 
 async def _readiness(redis: RedisDep, db: DbDep) -> Readiness:
     redis_check, db_check = await asyncio.gather(_check(redis.ping), _check(lambda: ping(db)))
+    DEPENDENCY_UP.labels("redis").set(int(redis_check.ok))
+    DEPENDENCY_UP.labels("postgresql").set(int(db_check.ok))
     ok = redis_check.ok and db_check.ok
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return Readiness(

@@ -2,8 +2,9 @@
 
 Used by phase 3 (with freshly synthesised preferences) and by the API when a user has
 no matches yet today (with whatever preferences were stored earlier, if any). Phase 3
-(`source="analysis"`) ranks against every eligible member; the API's path keeps the
-on-demand `CANDIDATE_CAP`, since a user waits for it.
+(`source="analysis"`) ranks against every eligible member: from the worker's shared
+pool (`eros.core.candidate_pool`) when given one, else from rows loaded without a cap;
+the API's path keeps the on-demand `CANDIDATE_CAP`, since a user waits for it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from eros.core.analysis.daily import (
     pick_daily,
 )
 from eros.core.analysis.preferences import UltimatePreferences
+from eros.core.candidate_pool import SharedPool, match_profiles_of, rank_in_pool
 from eros.core.clock import utc_from_ms
-from eros.core.matching import FilterRules
+from eros.core.matching import FilterRules, Match, MatchProfile
 from eros.core.recommendation_inputs import CANDIDATE_CAP, load_inputs, rank
 
 __all__ = ["generate_daily"]
@@ -40,17 +42,30 @@ async def generate_daily(
     *,
     source: MatchSource,
     preferences_source: PreferencesSource,
+    pool: SharedPool | None = None,
 ) -> DailySet | None:
-    """The day's set for `user_id`; None when the user has no profile."""
+    """The day's set for `user_id`; None when the user has no profile.
+
+    `pool` (phase 3 only) is the worker's shared pool; a user it does not hold yet (a
+    profile newer than its last refresh) is ranked from SQL rows instead.
+    """
     now = utc_from_ms(now_ms)
     rules = FilterRules()
-    cap = None if source == "analysis" else CANDIDATE_CAP
-    inputs = await load_inputs(conn, redis, user_id, now, rules, cap=cap)
-    if inputs is None:
-        return None
-    # NumPy work off the event loop: the API keeps serving others meanwhile.
-    matches = await asyncio.to_thread(rank, inputs, now, DAILY_POOL, rules)
-    profiles = {UUID(str(p.user_id)): p for p in inputs.profiles}
+    found: tuple[list[Match], dict[UUID, MatchProfile]] | None = None
+    if source == "analysis" and pool is not None:
+        ranked = await rank_in_pool(conn, pool, user_id, now, DAILY_POOL, rules)
+        if ranked is not None:
+            ids = [UUID(str(m.user_id)) for m in ranked]
+            found = ranked, await match_profiles_of(conn, pool, ids)
+    if found is None:
+        cap = None if source == "analysis" else CANDIDATE_CAP
+        inputs = await load_inputs(conn, redis, user_id, now, rules, cap=cap)
+        if inputs is None:
+            return None
+        # NumPy work off the event loop: the API keeps serving others meanwhile.
+        matches = await asyncio.to_thread(rank, inputs, now, DAILY_POOL, rules)
+        found = matches, {UUID(str(p.user_id)): p for p in inputs.profiles}
+    matches, profiles = found
     return DailySet(
         user_id=user_id,
         match_date=datetime.fromtimestamp(now_ms / 1000, UTC).date(),

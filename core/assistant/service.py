@@ -30,7 +30,8 @@ from eros.core.assistant.phrasebook import lookup
 from eros.core.assistant.replies import Reply, Source
 from eros.core.clock import Clock
 from eros.core.database import AsyncPool
-from eros.core.llm import AsyncClaudeClient, LlmError, claim_assistant_call
+from eros.core.llm import ASSISTANT_PURPOSE, AsyncClaudeClient, LlmError, claim_assistant_call
+from eros.core.llm.metrics import record_fallback
 from eros.core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -96,10 +97,12 @@ class Assistant:
     async def _claude_for(self, user_id: UUID) -> AsyncClaudeClient | None:
         """The client if Claude is configured and one of the user's daily calls is claimed."""
         if self.llm is None:
+            record_fallback(ASSISTANT_PURPOSE)
             return None
         if await claim_assistant_call(self.redis, self.settings, user_id, self.clock.now_ms()):
             return self.llm
         logger.info("User %s gets rule-based answers: no Claude call left for today.", user_id)
+        record_fallback(ASSISTANT_PURPOSE)
         return None
 
     async def _reply(self, user_id: UUID, message: str, history: list[StoredMessage]) -> Reply:
@@ -174,6 +177,7 @@ class Assistant:
         if phrase is not None:
             return Translation(phrase, TranslationSource.PHRASEBOOK, PHRASEBOOK_NOTE)
         if self.llm is None:
+            record_fallback(ASSISTANT_PURPOSE)
             return Translation(None, TranslationSource.UNAVAILABLE, NO_CLAUDE_NOTE)
         llm = await self._claude_for(user_id)
         if llm is None:

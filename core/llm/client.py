@@ -5,12 +5,14 @@ to fall back to its rule-based answer.
 `AsyncClaudeClient` serves both callers, each in its own event loop: the API (one client
 per process, reused: it holds a connection pool) and the phase jobs (one per job, whose
 loop lives as long as the job, so that a halt cancels a request in flight at once). It
-never logs prompts or replies, which carry the user's profile.
+never logs prompts or replies, which carry the user's profile. Every call is counted in
+`eros.core.llm.metrics`, with its latency and tokens.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -26,6 +28,7 @@ from pydantic import BaseModel
 
 from eros.core.llm.config import LlmConfig
 from eros.core.llm.errors import LlmError, LlmOutputError, LlmUnavailable
+from eros.core.llm.metrics import LlmCall, Outcome, record
 from eros.core.llm.structured import json_instructions, output_schema, parse_json_output
 
 logger = logging.getLogger(__name__)
@@ -170,18 +173,48 @@ class AsyncClaudeClient:
         self, system: str, turns: Sequence[Turn], *, max_tokens: int | None = None
     ) -> Completion:
         """Plain text. Raises `LlmError` (`LlmUnavailable` or `LlmOutputError`)."""
-        return await self._call(_build(self.config, system, turns, max_tokens, None))
+        started = time.perf_counter()
+        completion = await self._measured_call(
+            _build(self.config, system, turns, max_tokens, None), started
+        )
+        self._count("ok", started, completion)
+        return completion
 
     async def complete_json(
         self, system: str, turns: Sequence[Turn], output: type[M], *, max_tokens: int | None = None
     ) -> M:
         """A validated instance of `output`. Raises `LlmError`, `LlmOutputError` when the
         reply is malformed, truncated or does not match the schema."""
-        completion = await self._call(_build(self.config, system, turns, max_tokens, output))
+        started = time.perf_counter()
+        completion = await self._measured_call(
+            _build(self.config, system, turns, max_tokens, output), started
+        )
         try:
-            return parse_json_output(completion.text, output)
+            parsed = parse_json_output(completion.text, output)
         except LlmOutputError as exc:
+            # The tokens were spent all the same.
+            self._count("error", started, completion)
             raise _failed(self.config, exc) from exc
+        self._count("ok", started, completion)
+        return parsed
+
+    def _count(self, outcome: Outcome, started: float, completion: Completion | None) -> None:
+        record(
+            LlmCall(
+                use=self.config.purpose,
+                outcome=outcome,
+                seconds=time.perf_counter() - started,
+                input_tokens=completion.input_tokens if completion else 0,
+                output_tokens=completion.output_tokens if completion else 0,
+            )
+        )
+
+    async def _measured_call(self, request: _Request, started: float) -> Completion:
+        try:
+            return await self._call(request)
+        except LlmError:
+            self._count("error", started, None)
+            raise
 
     async def _call(self, request: _Request) -> Completion:
         try:

@@ -1,8 +1,8 @@
-"""Minimal stand-ins for CRDs the chart may use but does not own (ServiceMonitor and
-PodMonitor come with the Prometheus operator), registered on the test control plane only,
-so that a server-side dry run can admit the chart's objects of those kinds. They check no
-field: what the chart puts in them is checked by the tests of its templates
-(tests/charts/test_render.py)."""
+"""Minimal stand-ins for CRDs the chart may use but does not own (ServiceMonitor,
+PodMonitor and PrometheusRule come with the Prometheus operator), registered on the test
+control plane only, so that a server-side dry run can admit the chart's objects of those
+kinds. They check no field: what the chart puts in them is checked by the tests of its
+templates (tests/charts/test_render.py, test_alerts.py)."""
 
 from __future__ import annotations
 
@@ -42,4 +42,5 @@ def standin_crd(group: str, version: str, kind: str, plural: str) -> Manifest:
 STANDIN_CRDS = (
     standin_crd("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors"),
     standin_crd("monitoring.coreos.com", "v1", "PodMonitor", "podmonitors"),
+    standin_crd("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules"),
 )

@@ -28,7 +28,7 @@ from tests.charts.chart import (
 SCENARIOS = scenario_names()
 # Kinds from optional integrations whose CRDs the chart does not ship: they are
 # checked by the tests of their own templates instead.
-EXTERNAL_CUSTOM_KINDS = frozenset({"ServiceMonitor", "PodMonitor"})
+EXTERNAL_CUSTOM_KINDS = frozenset({"ServiceMonitor", "PodMonitor", "PrometheusRule"})
 # Custom resources whose CRDs the chart ships; test_crds validates them against those.
 CHART_CUSTOM_KINDS = frozenset({"ErosProcessing", "KopfPeering", "ClusterKopfPeering"})
 BUILTIN_KINDS = frozenset(
@@ -228,7 +228,9 @@ def test_every_eros_pod_gets_all_settings_and_every_secret_setting(rendering: Re
 
 
 def test_the_settings_configmap_holds_json_lists(rendering: Rendering) -> None:
-    (config_map,) = rendering.of_kind("ConfigMap")
+    (config_map,) = (
+        r for r in rendering.of_kind("ConfigMap") if r.template.endswith("/configmap.yaml")
+    )
     data = config_map.manifest["data"]
     assert (
         json.loads(data["EROS_PHASE_IDLE_SECONDS"])
@@ -251,6 +253,7 @@ OPTIONAL_KINDS = (
     "PodDisruptionBudget",
     "ServiceMonitor",
     "PodMonitor",
+    "PrometheusRule",
     "NetworkPolicy",
     "PersistentVolumeClaim",
 )

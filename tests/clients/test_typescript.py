@@ -9,23 +9,19 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-import uvicorn
 
 from eros.api.app import create_app
 from eros.core.settings import Settings
-from tests.conftest import free_port
+from tests.live_server import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "clients" / "typescript"
 GENERATOR = ROOT / "scripts" / "typescript_client.py"
-SERVER_START_SECONDS = 30.0
 NODE_SECONDS = 120
 
 
@@ -90,18 +86,8 @@ def test_the_client_compiles_under_strict_typescript() -> None:
 @pytest.fixture
 def live_api(settings: Settings, db: object, redis_client: object) -> Iterator[str]:
     """The API served by uvicorn on a free loopback port, for clients outside Python."""
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(SERVER_START_SECONDS)
+    with serve(create_app(settings)) as url:
+        yield url
 
 
 # Registers, logs in, sends a heartbeat, saves and reads a profile, and gets the error

@@ -77,6 +77,8 @@ GOOD: dict[str, Mapping[str, Any]] = {
     "seconds up to 720h": {"phases": phases(p2={"idleAfter": "2592000s"})},
     "window across midnight": {"offPeak": {"start": "22:00", "end": "06:00"}},
     "a time zone": {"offPeak": {"timeZone": "Europe/Berlin"}},
+    "predictive with its default horizon": {"predictive": {"enabled": True}},
+    "predictive with a horizon": {"predictive": {"enabled": True, "horizonSeconds": 3600}},
 }
 
 INVALID: dict[str, Invalid] = {
@@ -213,6 +215,16 @@ INVALID: dict[str, Invalid] = {
     ),
     "unknown pull policy": Invalid(
         {"worker": {"imagePullPolicy": "Sometimes"}}, "supported values", "is not one of"
+    ),
+    "predictive horizon of zero": Invalid(
+        {"predictive": {"enabled": True, "horizonSeconds": 0}},
+        "spec.predictive.horizonSeconds in body should be greater than or equal to 1",
+        "less than the minimum",
+    ),
+    "predictive enabled as a string": Invalid(
+        {"predictive": {"enabled": "yes"}},
+        "spec.predictive.enabled in body must be of type boolean",
+        "is not of type",
     ),
     "tick too fast": Invalid(
         {"tickSeconds": 0},

@@ -29,7 +29,7 @@ from tests.operator.crd_validation import (
 
 EXAMPLES = sorted((REPO_ROOT / "examples").glob("erosprocessing-*.yaml"))
 # Fields whose absence means something a default cannot say.
-NO_DEFAULT = {"tolerationSeconds"}
+NO_DEFAULT = {"tolerationSeconds", "horizonSeconds"}
 # Kubernetes types the CRD passes through to the worker pods unchecked.
 KUBERNETES_TYPES = {
     "spec.worker.affinity",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import permutations
 from typing import Any
@@ -28,7 +29,7 @@ from eros.operator.planner import (
     plan,
     usable_millicores,
 )
-from eros.operator.spec import ProcessingSpec, parse_spec
+from eros.operator.spec import PredictiveSpec, ProcessingSpec, parse_spec
 
 NAMES = ("phase-1", "phase-2", "phase-3")
 EXAMPLES = 300
@@ -415,3 +416,64 @@ def test_ticks_fed_their_own_plans_keep_every_invariant(
                 running = math.ceil(metrics[i].running_jobs / phase.jobs_per_worker)
                 assert planned.desired >= min(running, phase.max_replicas)
         state, current = result.state, list(result.desired)
+
+
+# --- Predictive pre-scaling -------------------------------------------------------
+
+
+def predictive(spec: ProcessingSpec) -> ProcessingSpec:
+    return replace(spec, predictive=PredictiveSpec(enabled=True))
+
+
+def with_crossings(
+    metrics: Sequence[PhaseMetrics], crossings: Sequence[float]
+) -> list[PhaseMetrics]:
+    return [replace(m, expected_crossings=c) for m, c in zip(metrics, crossings, strict=True)]
+
+
+crossing_triples = st.lists(st.floats(0, 30), min_size=3, max_size=3)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(situations())
+def test_with_no_expected_crossings_the_predictive_plan_is_the_reactive_one(
+    case: Situation,
+) -> None:
+    spec, metrics, current, state, now = case
+    assert plan(predictive(spec), metrics, current, state, now) == plan(
+        spec, metrics, current, state, now
+    )
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(situations(), crossing_triples)
+def test_with_prediction_on_budgets_pool_caps_and_stranded_jobs_hold(
+    case: Situation, crossings: list[float]
+) -> None:
+    spec, metrics, current, state, now = case
+    spec, metrics = predictive(spec), with_crossings(metrics, crossings)
+    check_phases_with_jobs_get_a_worker((spec, metrics, current, state, now))
+    result = plan(spec, metrics, current, state, now)
+    assert result.cpu_millicores <= usable_millicores(spec)
+    caps = phase_budget_replicas(spec)
+    for i, (phase, planned) in enumerate(zip(spec.phases, result.phases, strict=True)):
+        assert 0 <= planned.desired <= min(phase.max_replicas, caps[i])
+        assert planned.desired * phase.cpu_per_worker_millicores * 100 <= (
+            spec.cpu_pool_millicores * phase.cpu_budget_percent
+        )
+        if not allowed_now(spec, now)[i]:
+            assert planned.desired == 0
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(situations(), crossing_triples)
+def test_a_forecast_never_takes_cpu_from_the_reactive_plan(
+    case: Situation, crossings: list[float]
+) -> None:
+    spec, metrics, _, _, now = case
+    reactive = plan(spec, metrics, [0, 0, 0], PlannerState(), now)
+    ahead = plan(
+        predictive(spec), with_crossings(metrics, crossings), [0, 0, 0], PlannerState(), now
+    )
+    for before, after in zip(reactive.phases, ahead.phases, strict=True):
+        assert after.desired >= before.desired

@@ -121,11 +121,11 @@ def start_worker(
 
     yield start
     for worker in started:
-        if worker.process.poll() is None:
-            # The worker leads its process group, with RQ's scheduler process in it.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(worker.process.pid, signal.SIGKILL)
-            worker.process.wait(STOP_TIMEOUT_SECONDS)
+        # The worker leads its process group, with RQ's scheduler process in it: a
+        # scheduler orphaned by a killed worker would hold the next test's scheduler lock.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait(STOP_TIMEOUT_SECONDS)
     # A horse outlives a killed worker until its next safe point; make sure none touches
     # the next test's Redis.
     for key in redis_client.scan_iter("test:pid:*"):

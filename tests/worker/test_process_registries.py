@@ -20,6 +20,8 @@ from tests.conftest import Account
 
 PIPELINE_PREFIXES = ("eros_scheduler_", "eros_jobs_", "eros_job_", "eros_queue_")
 API_PREFIXES = ("eros_http_", "eros_heartbeats", "eros_users_", "eros_api_")
+# Claude calls happen in the API (assistant) and in the workers (analysis).
+SHARED_PREFIXES = ("eros_llm_",)
 BEAT = {"appActive": True, "screenOn": True}
 
 
@@ -83,7 +85,9 @@ def test_a_workers_registry_holds_no_http_or_scheduler_series() -> None:
 
 def test_the_apis_registry_holds_only_api_series() -> None:
     names = _eros(_names(generate_latest(API_REGISTRY).decode()))
-    assert names and all(name.startswith(API_PREFIXES) for name in names), names
+    assert names and all(name.startswith((*API_PREFIXES, *SHARED_PREFIXES)) for name in names), (
+        names
+    )
 
 
 def test_the_operators_registry_holds_only_operator_series() -> None:

@@ -378,6 +378,15 @@ export interface HaltEntry {
   receivedAt: number;
 }
 
+export interface HaltLatency {
+  /**
+   * Median halt latency of running jobs, ms.
+   */
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
 export interface HeartbeatResponse {
   success: boolean;
   /**
@@ -400,6 +409,53 @@ export interface HeartbeatResponse {
    * Server time of this heartbeat, epoch milliseconds.
    */
   timestamp: number;
+}
+
+export interface HistoryResponse {
+  /**
+   * The window asked for.
+   */
+  minutes: number;
+  /**
+   * One per minute sampled, oldest first.
+   */
+  samples: HistorySample[];
+  timestamp: number;
+}
+
+export interface HistorySample {
+  /**
+   * The minute's start, epoch ms.
+   */
+  at: number;
+  /**
+   * Users per phase as the minute began; index 0: active.
+   */
+  users: number[];
+  /**
+   * Jobs waiting per phase (1, 2, 3).
+   */
+  queued: number[];
+  /**
+   * Jobs running per phase (1, 2, 3).
+   */
+  running: number[];
+  /**
+   * Workers the operator wanted per phase; null: no operator published a plan.
+   */
+  desired: number[] | null;
+  /**
+   * Ready workers per phase, as the operator saw.
+   */
+  ready: number[] | null;
+  /**
+   * Jobs halted in the minute before the sample.
+   */
+  halts: number;
+  /**
+   * Percentiles of the halt latencies of running jobs in that minute; null where no running job was halted.
+   */
+  haltLatencyMs: HaltLatency;
 }
 
 export type Intent = "greeting" | "profile_tips" | "conversation_starter" | "date_ideas" | "safety" | "translate" | "advice" | "matches_help" | "privacy" | "unknown";
@@ -516,6 +572,32 @@ export interface NonNegotiableItem {
 }
 
 export type NonNegotiableKind = "value" | "interest" | "preference";
+
+export interface OperatorPlan {
+  /**
+   * The ErosProcessing followed ("namespace/name").
+   */
+  source: string;
+  /**
+   * Its metadata.generation the plan followed.
+   */
+  generation: number | null;
+  /**
+   * When the operator made the plan, epoch ms.
+   */
+  at: number;
+  cpuPool: string;
+  cpuPoolMillicores: number;
+  /**
+   * The pool less the headroom.
+   */
+  usableMillicores: number;
+  /**
+   * Why metrics could not be read; null: they were.
+   */
+  degraded: string | null;
+  phases: PlanPhase[];
+}
 
 export interface OwnProfile {
   displayName: string;
@@ -649,6 +731,39 @@ export interface PhaseStatus {
    * Whether the phase may run now.
    */
   inWindow: boolean;
+}
+
+export interface PlanPhase {
+  name: string;
+  /**
+   * Worker replicas the planner asked for.
+   */
+  desired: number;
+  /**
+   * Replicas whose pods are ready.
+   */
+  ready: number;
+  /**
+   * The most replicas the phase's CPU budget holds.
+   */
+  budget: number;
+  /**
+   * Why the phase got what it got (the planner's reason).
+   */
+  reason: string | null;
+  /**
+   * CPU the phase's workers hold (a Kubernetes quantity).
+   */
+  cpuAllocated: string;
+  idleUsers: number | null;
+}
+
+export interface PlanResponse {
+  /**
+   * null while no operator has published one.
+   */
+  plan: OperatorPlan | null;
+  timestamp: number;
 }
 
 export interface PoolStats {
@@ -1176,6 +1291,24 @@ export class ErosClient {
    */
   erosQuality(query?: { days?: number }): Promise<QualityResponse> {
     return this.request<QualityResponse>("GET", `/api/v1/eros/quality`, { query });
+  }
+
+  /**
+   * GET /api/v1/eros/history
+   * Eros History
+   * The scheduler's per-minute samples of the last `minutes` minutes, oldest first.
+   */
+  erosHistory(query?: { minutes?: number }): Promise<HistoryResponse> {
+    return this.request<HistoryResponse>("GET", `/api/v1/eros/history`, { query });
+  }
+
+  /**
+   * GET /api/v1/eros/plan
+   * Eros Plan
+   * The operator's last plan: per phase the workers wanted and ready, budget, reason.
+   */
+  erosPlan(): Promise<PlanResponse> {
+    return this.request<PlanResponse>("GET", `/api/v1/eros/plan`);
   }
 
   /**

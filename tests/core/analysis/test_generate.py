@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from eros.core.analysis.generate import generate_daily
+from eros.core.candidate_pool import load_pool
 from eros.core.clock import ManualClock, utc_from_ms
 from eros.core.database import connect
 from eros.core.matching import FilterRules
@@ -148,6 +149,33 @@ def test_phase_three_finds_the_best_match_beyond_the_old_cap(
                     None,
                     source="analysis",
                     preferences_source="none",
+                )
+        finally:
+            await redis.aclose()
+        assert daily is not None
+        return {m.candidate_id for m in daily.matches}
+
+    assert city.best in asyncio.run(generate())
+
+
+def test_phase_three_with_the_shared_pool_finds_the_best_match_beyond_the_old_cap(
+    city: City, settings: Settings, clock: ManualClock
+) -> None:
+    async def generate() -> set[UUID]:
+        redis = async_redis(settings.redis_url)
+        try:
+            async with await connect(settings) as conn:
+                pool = await load_pool(conn, redis, utc_from_ms(clock.now_ms()))
+                assert len(pool) == city.members + 1
+                daily = await generate_daily(
+                    conn,
+                    redis,
+                    city.viewer,
+                    clock.now_ms(),
+                    None,
+                    source="analysis",
+                    preferences_source="none",
+                    pool=pool,
                 )
         finally:
             await redis.aclose()
