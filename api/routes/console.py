@@ -9,6 +9,7 @@ recovers on the next poll without reconnect logic.
 
 from __future__ import annotations
 
+import functools
 from importlib.resources import files
 from typing import Annotated
 
@@ -41,9 +42,14 @@ ASSET_HEADERS = {
 }
 
 
+@functools.cache
+def _asset_bytes(name: str) -> bytes:
+    # Package files do not change while the API runs: read each once, not per request.
+    return files("eros.api.console").joinpath(name).read_bytes()
+
+
 def _asset(name: str) -> Response:
-    body = files("eros.api").joinpath("console", name).read_bytes()
-    return Response(body, media_type=ASSETS[name], headers=ASSET_HEADERS)
+    return Response(_asset_bytes(name), media_type=ASSETS[name], headers=ASSET_HEADERS)
 
 
 @page_router.get(CONSOLE_PATH)
