@@ -119,7 +119,24 @@ def gather(settings: Settings, now_ms: int, kubeconfig: Path | None) -> StatusRe
     try:
         return replace(report, resources=read_resources(kubeconfig))
     except Exception as exc:  # a cluster out of reach must not hide what Redis says
-        return replace(report, resources=[], resources_error=f"{type(exc).__name__}: {exc}")
+        return replace(report, resources=[], resources_error=cluster_error(exc))
+
+
+def cluster_error(exc: Exception) -> str:
+    """One line for the failure to read the resources: the API server's own message for an
+    HTTP answer (a 403 names the missing permission), never its headers and body dump."""
+    from kubernetes.client import ApiException  # loaded already: the read went through it
+
+    if isinstance(exc, ApiException):
+        try:
+            decoded = json.loads(exc.body) if exc.body else None
+        except ValueError:
+            decoded = None
+        message = decoded.get("message") if isinstance(decoded, dict) else None
+        text = f"{exc.status} {exc.reason}" + (f": {message}" if message else "")
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())
 
 
 def kubeconfig_path(given: str | None) -> Path | None:

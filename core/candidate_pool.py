@@ -525,6 +525,11 @@ class PoolKeeper:
         self._pool: SharedPool | None = None
         self._refreshed = -math.inf
 
+    @property
+    def pool(self) -> SharedPool | None:
+        """The pool as last loaded or refreshed; None before the first use."""
+        return self._pool
+
     async def current(
         self,
         conn: AsyncConnection[Any],

@@ -79,10 +79,19 @@ MEMORY_RETURNS_PER_HOUR = 100_000.0
 FloatArray = npt.NDArray[np.float64]
 
 
+_EDGES = np.asarray(BUCKET_EDGES_SECONDS, dtype=np.float64)
+
+
 def bucket_of(idle_seconds: float) -> int:
     """The bucket of an idle age: i for edges[i] <= idle < edges[i + 1], the last beyond."""
-    index = int(np.searchsorted(BUCKET_EDGES_SECONDS, max(0.0, idle_seconds), side="right"))
+    index = int(np.searchsorted(_EDGES, max(0.0, idle_seconds), side="right"))
     return index - 1
+
+
+def buckets_of(idle_seconds: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    """`bucket_of` for many idle ages at once."""
+    ages = np.maximum(np.asarray(idle_seconds, dtype=np.float64), 0.0)
+    return np.searchsorted(_EDGES, ages, side="right") - 1
 
 
 def _prior_counts() -> FloatArray:
@@ -95,7 +104,6 @@ def _prior_counts() -> FloatArray:
 
 
 _PRIOR = _prior_counts()
-_EDGES = np.asarray(BUCKET_EDGES_SECONDS, dtype=np.float64)
 
 
 def _check_hour(hour: int) -> None:

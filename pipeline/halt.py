@@ -7,7 +7,9 @@ One Lua script takes the user's whole job index and, per job:
   `rq.command.send_stop_job_command` sends, without that function's extra round trip.
 Every halted job also gets a halt flag (`eros:halt:<id>`, the heartbeat's arrival time),
 which the running job polls for in case the pub/sub message is lost, and an entry in the
-recent-halts list. The checkpoint stays, for the user's next idle period.
+recent-halts list. The checkpoint stays, for the user's next idle period. The script's
+decision per job is stated in Python too, for `eros simulate`
+(`eros.pipeline.rules.halt_actions`); tests/pipeline/test_rules.py keeps them equal.
 
 The script touches keys it derives from job ids, so it needs a standalone Redis or Valkey
 (as RQ itself does), not a cluster.

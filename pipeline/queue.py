@@ -5,7 +5,8 @@ the idle period is named by the user's last activity time. Jobs enter their queu
 one Lua script per job, pipelined by the batch, that refuses a job whose id exists and a
 user whose activity moved since the scheduler read it, and adds the job to the user's
 halting index in the same atomic step. See docs/pipeline.md for why that closes the race
-with a heartbeat.
+with a heartbeat. The script's decision is stated in Python too, for `eros simulate`
+(`eros.pipeline.rules.enqueue_outcomes`); tests/pipeline/test_rules.py keeps them equal.
 """
 
 from __future__ import annotations

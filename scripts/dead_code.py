@@ -26,7 +26,7 @@ from typing import Any
 import vulture
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ["core", "pipeline", "api", "worker", "operator", "cli", "bench", "scripts"]
+SOURCES = ["core", "pipeline", "api", "worker", "operator", "cli", "simulate", "bench", "scripts"]
 WHITELIST = ROOT / "scripts" / "dead_code_whitelist.py"
 # vulture rates unused functions, classes, variables and attributes at 60 %: below that
 # nothing is reported, and above it only imports, arguments and unreachable code are.

@@ -53,7 +53,8 @@ _.reported_id  # core/safety.py
 
 # The CPU limiter's state, read by the tests that skip where cgroups are not writable.
 _.enabled  # operator/cgroups.py
-_.stay_probability  # operator/forecast.py: the interface eros.simulate calls
+# The model's scalar form; tests/operator/test_forecast.py checks the hazard through it.
+_.stay_probability  # operator/forecast.py
 
 # TODO(issue 12): dead, owned elsewhere. Each is defined but never used by the product
 # (only tests use some of them); the owners remove them, and then their lines here.

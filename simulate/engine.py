@@ -1,9 +1,10 @@
 """The discrete-time loop: one policy over one population, tick by tick.
 
-Each tick, in production's order: returning users halt their jobs (queued ones are
-cancelled, running ones stop and keep their work up to their last checkpoint); the
-scheduler enqueues the crossings of every phase open now (`scan` below: the production
-selection rule `enqueue_bounds` and off-peak window `PhaseConfig.in_window`); the policy
+Each tick, in production's order: returning users halt their jobs (the halt script's
+rule `halt_actions`: queued ones are cancelled, running ones stop and keep their work up
+to their last checkpoint); the scheduler enqueues the crossings of every phase open now
+(the production selection rule `enqueue_bounds`, off-peak window `PhaseConfig.in_window`
+and the enqueue script's refusal `enqueue_outcomes`); the policy
 sets the workers (new pods are ready after the start delay; removed ones stop their jobs,
 which requeue with their checkpoints); the ready slots run jobs for one tick.
 Storage is in-memory arrays; users per phase come from the production thresholds
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
+from rq.job import JobStatus
 
 from eros.core.phase_config import PhaseConfig
 from eros.core.phases import phase_for_idle
@@ -26,6 +28,8 @@ from eros.operator.manifests import Owner
 from eros.operator.planner import PhaseMetrics, phase_budget_replicas, plan, usable_millicores
 from eros.operator.publication import build_phase_config
 from eros.operator.spec import ProcessingSpec
+from eros.pipeline.queue import ENQUEUED
+from eros.pipeline.rules import HaltAction, enqueue_outcomes, halt_actions
 from eros.pipeline.scheduler import DEEPEST_FIRST, crossing_bounds, enqueue_bounds
 from eros.simulate.policies import Policy, Predictive
 from eros.simulate.population import IdlePeriods
@@ -38,6 +42,8 @@ __all__ = [
     "SimulationResult",
     "crossing_bounds",
     "enqueue_bounds",
+    "enqueue_outcomes",
+    "halt_actions",
     "phase_for_idle",
     "plan",
     "simulate",
@@ -45,6 +51,21 @@ __all__ = [
 
 PHASES = 3
 NONE, QUEUED, RUNNING, DONE, CANCELED, HALTED = range(6)
+# The RQ status of each state's job hash ("": no job yet), and the halt rule's action on
+# it (rows) by whether the job is still in its queue (columns): the rule is pure and these
+# are all its inputs here, so it is evaluated once, not over strings every tick.
+_RQ_STATUS = np.array(
+    [
+        "",
+        JobStatus.QUEUED.value,
+        JobStatus.STARTED.value,
+        JobStatus.FINISHED.value,
+        JobStatus.CANCELED.value,
+        JobStatus.STOPPED.value,
+    ]
+)
+_HALT_ACTIONS = halt_actions(_RQ_STATUS[:, None], [False, True])
+CANCELS, STOPS = _HALT_ACTIONS == HaltAction.CANCEL, _HALT_ACTIONS == HaltAction.STOP
 SECONDS_PER_MINUTE = 60
 DEFAULT_POD_START_SECONDS = 15.0
 # An idle period this long is a night's sleep: "before they next woke" is measured on these.
@@ -177,7 +198,7 @@ def simulate(
     returns_sorted = periods.end_ms[return_order]
     phases = [_Phase(n // 4) for _ in range(PHASES)]
     specs = spec.phases
-    rate = [slot_cores(p.cpu_per_worker_millicores, p.jobs_per_worker) for p in specs]
+    rate = [slot_cores(p.cpu_per_worker_millicores) for p in specs]
     budgets_m = [
         min(spec.cpu_pool_millicores * p.cpu_budget_percent // 100, usable_millicores(spec))
         for p in specs
@@ -195,7 +216,8 @@ def simulate(
     caps = phase_budget_replicas(spec)
     policy_every = max(1, round(policy.tick_seconds / tick_seconds))
     desired: tuple[int, ...] = (0,) * PHASES
-    horizon_s = policy.horizon_seconds if isinstance(policy, Predictive) else 0.0
+    # Whole milliseconds: a float key would make NumPy cast the int64 index on every search.
+    horizon_ms = int(policy.horizon_seconds * 1000) if isinstance(policy, Predictive) else 0
     return_ptr = int(np.searchsorted(returns_sorted, t0_ms, "right"))
     used_core_s = 0.0
     alloc_core_s = 0.0
@@ -230,17 +252,20 @@ def simulate(
                     (periods.end_ms[back] - periods.start_ms[back]) / 1000.0,
                     datetime.fromtimestamp(now_ms / 1000, UTC),
                 )
+            # The halt script's rule (CANCELS, STOPS) for every phase's job of the users
+            # back; a simulated queued job is always in its queue (none is mid-dequeue).
+            jobs = back[:, None] * PHASES + np.arange(PHASES)
+            now_state = state[jobs]
+            listed = (now_state == QUEUED).astype(np.intp)  # a column, not a mask
+            cancel, halt = CANCELS[now_state, listed], STOPS[now_state, listed]
             for i in range(PHASES):
-                jobs = back * PHASES + i
-                queued = jobs[state[jobs] == QUEUED]
+                queued = jobs[cancel[:, i], i]
                 state[queued] = CANCELED
                 phases[i].queued -= len(queued)
-                halted = len(queued)
-                running = jobs[state[jobs] == RUNNING]
+                running = jobs[halt[:, i], i]
                 if len(running):
                     stop(i, np.isin(phases[i].running, running), HALTED)
-                    halted += len(running)
-                minutes.halts[minute, i] += halted
+                minutes.halts[minute, i] += len(queued) + len(running)
         # 2. The scheduler: each open phase's crossings since its watermark, deepest first.
         for phase in DEEPEST_FIRST:
             i = int(phase) - 1
@@ -254,10 +279,15 @@ def simulate(
             low, high = bounds
             lo = int(np.searchsorted(periods.start_ms, low, "right"))
             hi = int(np.searchsorted(periods.start_ms, high, "right"))
+            if hi == lo:
+                continue  # nobody crossed since the last tick
             candidates = np.arange(lo, hi)
-            # The enqueue script refuses users whose activity moved since (they are back).
-            candidates = candidates[periods.end_ms[candidates] > now_ms]
             jobs = candidates * PHASES + i
+            # The enqueue script's refusal, over each candidate's activity now: the
+            # heartbeat of their return once they are back, else the one they idle since.
+            since, end = periods.start_ms[lo:hi], periods.end_ms[lo:hi]
+            activity = np.where(end <= now_ms, end, since)
+            jobs = jobs[enqueue_outcomes(state[jobs] != NONE, activity, since) == ENQUEUED]
             state[jobs] = QUEUED
             enqueued_at[jobs] = now_s
             phases[i].push(jobs)
@@ -274,7 +304,7 @@ def simulate(
                 for threshold in thresholds:
                     low_ms = now_ms - threshold * 1000
                     lo = int(np.searchsorted(periods.start_ms, low_ms, "right"))
-                    hi = int(np.searchsorted(periods.start_ms, low_ms + horizon_s * 1000, "right"))
+                    hi = int(np.searchsorted(periods.start_ms, low_ms + horizon_ms, "right"))
                     idx = np.arange(lo, hi)
                     idx = idx[periods.end_ms[idx] > now_ms]
                     near.append((now_ms - periods.start_ms[idx]) / 1000.0)
@@ -297,7 +327,7 @@ def simulate(
             if allocated > budgets_m[i]:
                 violations += 1
             ready = sum(1 for at in ph.pods if at <= now_s)
-            slots = ready * specs[i].jobs_per_worker
+            slots = ready  # one job at a time per worker
             if len(ph.running) > slots:  # workers removed: their jobs checkpoint and requeue
                 mask = np.zeros(len(ph.running), bool)
                 mask[slots:] = True

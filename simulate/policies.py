@@ -4,25 +4,25 @@
 - reactive: KEDA's Redis list scaler behind an HPA (poll 30 s, scale to zero after a
   300 s cooldown with an empty list, replicas = ceil(list length / listLength), here
   jobsPerWorker; the HPA's 300 s scale-down stabilization), capped by the same budgets;
-- planner: `eros.operator.planner.plan` with the resource's spec, every tick;
-- predictive: the same planner fed `eros.operator.forecast.expected_crossings` with the
-  resource's `spec.predictive` enabled, when that code is in the tree.
+- planner: `eros.operator.planner.plan` with the resource's spec and prediction off
+  (reactive), every tick;
+- predictive: the same planner with prediction on (the default), fed
+  `eros.operator.forecast.expected_crossings`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
+from eros.operator.forecast import BUCKETS, ReturnModel, buckets_of, expected_crossings
 from eros.operator.planner import (
     PhaseMetrics,
     PlannerState,
@@ -120,11 +120,19 @@ class Reactive:
         return within_pool(self.spec, stabilized)
 
 
+def with_prediction(spec: ProcessingSpec, enabled: bool) -> ProcessingSpec:
+    return dataclasses.replace(
+        spec, predictive=dataclasses.replace(spec.predictive, enabled=enabled)
+    )
+
+
 class Planner:
+    """The reactive planner: `plan` with prediction off, whatever the resource says."""
+
     name = "planner"
 
-    def __init__(self, spec: ProcessingSpec) -> None:
-        self.spec = spec
+    def __init__(self, spec: ProcessingSpec, *, predictive: bool = False) -> None:
+        self.spec = with_prediction(spec, predictive)
         self.tick_seconds = float(spec.tick_seconds)
         self.state = PlannerState()
 
@@ -136,35 +144,23 @@ class Planner:
         return result.desired
 
 
-def forecast_module() -> ModuleType | None:
-    """H-predict's forecast, when it is in the tree (issue 16 item 4)."""
-    try:
-        module = importlib.import_module("eros.operator.forecast")
-    except ImportError:
-        return None
-    needed = ("expected_crossings", "ReturnModel")
-    has_field = "expected_crossings" in {f.name for f in dataclasses.fields(PhaseMetrics)}
-    return module if all(hasattr(module, n) for n in needed) and has_field else None
-
-
 class Predictive(Planner):
     name = "predictive"
 
-    def __init__(self, spec: ProcessingSpec, forecast: ModuleType, horizon_seconds: float) -> None:
-        # The policy is the planner with prediction on, whatever the resource says.
-        spec = dataclasses.replace(
-            spec, predictive=dataclasses.replace(spec.predictive, enabled=True)
+    def __init__(self, spec: ProcessingSpec, horizon_seconds: float) -> None:
+        super().__init__(spec, predictive=True)
+        # The planner's horizon (its share per tick, the window's opening) is the forecast's.
+        horizon = dataclasses.replace(
+            self.spec.predictive, horizon_seconds=math.ceil(horizon_seconds)
         )
-        super().__init__(spec)
+        self.spec = dataclasses.replace(self.spec, predictive=horizon)
         self.zone = ZoneInfo(spec.off_peak.time_zone)
-        self.forecast = forecast
         self.horizon_seconds = horizon_seconds
-        self.returns = forecast.ReturnModel.prior()
+        self.returns = ReturnModel.prior()
 
     def observe_returns(self, idle_seconds: npt.NDArray[np.float64], now: datetime) -> None:
         """Learn from the users back this tick, as the operator learns from the index."""
-        buckets = [self.forecast.bucket_of(float(idle)) for idle in idle_seconds]
-        counts = np.bincount(buckets, minlength=self.forecast.BUCKETS + 1)
+        counts = np.bincount(buckets_of(idle_seconds), minlength=BUCKETS)
         self.returns = self.returns.observe_buckets(counts.tolist(), self._hour(now))
 
     def _hour(self, now: datetime) -> int:
@@ -179,14 +175,15 @@ class Predictive(Planner):
     ) -> tuple[int, ...]:
         hour = self._hour(now)
         ages = np.concatenate(list(near)) if near else np.zeros(0)
-        expected = self.forecast.expected_crossings(
+        expected = expected_crossings(
             ages,
             self.spec.idle_thresholds_seconds,
             self.horizon_seconds,
             self.returns,
             hour,
         )
-        # By keyword, so that this module type-checks before the field lands.
-        extra: list[dict[str, Any]] = [{"expected_crossings": float(e)} for e in expected]
-        fed = [dataclasses.replace(f, **extra[i]) for i, f in enumerate(metrics)]
+        fed = [
+            dataclasses.replace(f, expected_crossings=float(e))
+            for f, e in zip(metrics, expected, strict=True)
+        ]
         return super().decide(now, fed, current, near)

@@ -39,6 +39,8 @@ def summary_rows(results: Sequence[SimulationResult], hours: float) -> list[dict
             p50, p95, p99 = percentiles(r.start_delays[i])
             row[f"phase {i + 1} start p50/p95/p99 s"] = f"{p50:.1f}/{p95:.1f}/{p99:.1f}"
         row["CPU-s thrown by halts"] = "/".join(f"{t:.0f}" for t in r.thrown_cpu_seconds)
+        row["jobs enqueued"] = "/".join(str(n) for n in r.jobs_enqueued)
+        row["jobs done"] = "/".join(str(n) for n in r.jobs_done)
         row["jobs never run"] = "/".join(str(n) for n in r.jobs_never_run)
         row["ticks jobs had no worker"] = str(sum(r.stranded_ticks))
         row["budget violations"] = str(r.budget_violations)

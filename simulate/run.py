@@ -57,13 +57,9 @@ def build_policies(
         elif name == "planner":
             built.append(policy_module.Planner(spec))
         elif name == "predictive":
-            forecast = policy_module.forecast_module()
-            if forecast is None:
-                say("predictive: skipped, eros.operator.forecast is not in this tree yet.")
-                continue
             # The resource's horizon, else the simulated pod start delay plus one tick.
             horizon = spec.predictive.horizon_seconds or options.pod_start_seconds + tick
-            built.append(policy_module.Predictive(spec, forecast, horizon))
+            built.append(policy_module.Predictive(spec, horizon))
         else:
             raise ValueError(
                 f"unknown policy {name!r}; known: {', '.join(policy_module.POLICY_NAMES)}"

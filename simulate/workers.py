@@ -1,11 +1,17 @@
 """Simulated workers: how much CPU a phase's job needs, what a halt keeps, how fast a slot runs.
 
-CPU time per job is lognormal around a per-phase median. The defaults come from the
-measured phase jobs (docs/benchmarks.md): phase 3's daily matches cost ~1.2 CPU-s per
-viewer on a city's uncapped path ("Phase 3 against a whole city", 135 us per candidate
-loaded x 8,573 eligible) and 0.87 s on 5,000 eligible ("Recommendations on a cache
-miss"); phases 1 and 2 are a few queries and pattern counts (`eros.worker.phases`),
-estimated at 20 ms and 80 ms. All are overridable (`--job-cpu`).
+CPU time per job is lognormal around a per-phase median. The defaults are the real phase
+jobs measured by `.venv/bin/python -P bench/phase_jobs.py --members 50000 --jobs 100`
+(docs/benchmarks.md, "What a phase job costs (issue 16)"; per phase, the median of three
+runs): each phase's median CPU in the job's process, plus the 20-40 ms that RQ and the
+fork of a work horse add to every job (measured through `eros worker --burst`); phase 3
+with its worker's candidate pool warm and the pool's refresh every 60 s amortised over
+the jobs between. PostgreSQL's own CPU is not a worker's and is left out. The worker
+warms the pool before each fork (`DeepPhase.warm_worker_process`); before that, every
+horse reloaded it (~5-9 CPU-s a phase-3 job at 50,000 members), which
+`--job-cpu 0.044,0.049,7.8` simulates. The sigma is not fitted: the bench's city gives
+every member ten decisions, so its spread (0.1-0.3) is a floor, not
+real users' spread. All are overridable (`--job-cpu`).
 
 What a halt keeps follows the phases' checkpoints (`eros.worker.phases`, kept in Redis
 by `eros.pipeline.checkpoint` for the user's next idle period): phase 1 saves nothing
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-DEFAULT_JOB_CPU_SECONDS = (0.02, 0.08, 1.2)
+DEFAULT_JOB_CPU_SECONDS = (0.044, 0.049, 0.069)
 DEFAULT_JOB_CPU_SIGMA = 0.5
 # A job runs in one Python process: it never uses more than one core, whatever its worker.
 MAX_JOB_CORES = 1.0
@@ -60,6 +66,7 @@ def kept_after_halt(
     return kept
 
 
-def slot_cores(cpu_per_worker_millicores: int, jobs_per_worker: int) -> float:
-    """Cores one job slot may use: its share of the worker's limit, at most one core."""
-    return min(MAX_JOB_CORES, cpu_per_worker_millicores / 1000 / jobs_per_worker)
+def slot_cores(cpu_per_worker_millicores: int) -> float:
+    """Cores a worker's job may use: an RQ worker runs one job at a time (`jobsPerWorker`
+    only sizes the fleet), in one process, within the worker's CPU limit."""
+    return min(MAX_JOB_CORES, cpu_per_worker_millicores / 1000)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,18 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tests.conftest import free_port
+
 STOP_TIMEOUT_SECONDS = 30.0
 HEALTHZ_TIMEOUT_SECONDS = 5.0
 POLL_INTERVAL_SECONDS = 0.1
 DEFAULT_WAIT_SECONDS = 30.0
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def eventually(

@@ -10,6 +10,7 @@ the same result.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -50,6 +51,7 @@ from eros.core.llm import (
 from eros.core.llm.metrics import record_fallback
 from eros.core.phases import Phase
 from eros.core.profiles import clear_reanalysis, get_profile
+from eros.core.redis_client import async_redis
 from eros.core.settings import Settings
 from eros.worker.work import JobContext, WorkRegistry
 
@@ -148,6 +150,27 @@ class DeepPhase:
         self._clock = clock
         self._client_factory = client_factory
         self._pools = pools or PoolKeeper()
+
+    def warm_worker_process(self, settings: Settings) -> None:
+        """Load or refresh the pool in the worker process, so that each job's horse starts
+        with it: loaded in the horse, it would be loaded again for every job (measured at
+        ~7.8 CPU-s a job for 50,000 members, against ~0.06 s with the pool warm)."""
+        asyncio.run(self._warm(settings))
+
+    async def _warm(self, settings: Settings) -> None:
+        if not settings.redis_url:
+            return  # a worker never runs without one
+        redis = async_redis(settings.redis_url)
+        try:
+            async with await connect(settings) as conn:
+                await self._pools.current(
+                    conn,
+                    redis,
+                    utc_from_ms(self._clock()),
+                    settings.candidate_pool_refresh_seconds,
+                )
+        finally:
+            await redis.aclose()
 
     async def _preferences(
         self, ctx: JobContext, conn: AsyncConnection[DictRow], now_ms: int

@@ -52,7 +52,12 @@ from eros.pipeline.rq_internals import mark_stopped, mismatched_overrides, start
 from eros.pipeline.server import ProbeServer
 from eros.worker import stop
 from eros.worker.job import HorseRuntime, set_runtime
-from eros.worker.work import REGISTRY, JobHalted, JobInterrupted, JobSuperseded
+from eros.worker.work import (
+    REGISTRY,
+    JobHalted,
+    JobInterrupted,
+    JobSuperseded,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +199,7 @@ class PhaseWorker(Worker):
     def execute_job(self, job: Job, queue: Queue) -> None:
         with self._stop_lock:
             self._asked = self._forced = stop.StopReason.NONE
+        self._warm_for_horses()
         phase = metrics.phase_label(self.phase)
         metrics.JOBS_STARTED.labels(phase).inc()
         started = time.monotonic()
@@ -206,6 +212,33 @@ class PhaseWorker(Worker):
                     self._timer = None
                 drained = self._asked is stop.StopReason.DRAIN
         self._observe(job, time.monotonic() - started, drained=drained)
+
+    def _warm_for_horses(self) -> None:
+        """Let the phase's work load, here before the fork, what its horses share."""
+        work = REGISTRY.warmer(self.phase)
+        if work is None:
+            return
+        failures: list[Exception] = []
+
+        def warm() -> None:
+            try:
+                work.warm_worker_process(self.settings)
+            except Exception as exc:  # the horse then loads it itself, or fails and retries
+                failures.append(exc)
+
+        thread = threading.Thread(target=warm, name="warm-for-horses", daemon=True)
+        thread.start()
+        # A first load of a large pool takes minutes: the worker stays alive meanwhile.
+        while thread.is_alive():
+            thread.join(self.job_monitoring_interval)
+            if thread.is_alive():
+                self.heartbeat()
+        if failures:
+            logger.warning(
+                "Could not warm phase %d's work in the worker process; its job loads it.",
+                int(self.phase),
+                exc_info=failures[0],
+            )
 
     def handle_payload(self, message: dict[str, Any]) -> None:
         payload = parse_payload(message)

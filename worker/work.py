@@ -20,7 +20,7 @@ import importlib
 import inspect
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import redis.asyncio as aredis
@@ -125,6 +125,17 @@ class PhaseWork(Protocol):
         ...
 
 
+@runtime_checkable
+class WarmsWorkerProcess(Protocol):
+    """Work that keeps something in the worker process for its jobs, such as phase 3's
+    candidate pool. Work horses are forks of the worker: what a horse loads dies with it,
+    while what the worker loaded before the fork every horse inherits (copy-on-write)."""
+
+    def warm_worker_process(self, settings: Settings) -> None:
+        """Runs in the worker process before each job's fork; cheap when nothing is stale."""
+        ...
+
+
 class WorkRegistry:
     """Phase -> work. The worker fills it from `EROS_WORKER_WORK_MODULES` at start."""
 
@@ -142,6 +153,11 @@ class WorkRegistry:
 
     def get(self, phase: Phase) -> PhaseWork | None:
         return self._work.get(phase)
+
+    def warmer(self, phase: Phase) -> WarmsWorkerProcess | None:
+        """The phase's work, if it keeps something in the worker process for its jobs."""
+        work: object = self._work.get(phase)
+        return work if isinstance(work, WarmsWorkerProcess) else None
 
     def phases(self) -> list[Phase]:
         return sorted(self._work)

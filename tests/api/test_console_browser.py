@@ -27,7 +27,7 @@ from eros.pipeline.history import MS_PER_MINUTE
 from eros.pipeline.scheduler import Scheduler
 from tests.conftest import Account
 from tests.live_server import serve
-from tests.operator.test_reconciler import OWNER, FakeKube, deployments_of
+from tests.operator.fake_kube import OWNER, FakeKube, deployments_of
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 

@@ -1,6 +1,8 @@
 """`eros status` against the real Valkey: a pipeline seeded through the scheduler and
 the API's heartbeats, printed as aligned text and as one JSON document, refreshed by
-`--watch`, and a clear exit 2 when Redis is down."""
+`--watch`, and a clear exit 2 when Redis is down; with a kubeconfig, the ErosProcessing
+status the operator's own reconciler wrote on a real control plane, or one line saying
+why it cannot be read."""
 
 from __future__ import annotations
 
@@ -12,19 +14,33 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from kubernetes.client import ApiException
 
 from eros.cli.main import build_parser
 from eros.cli.status import (
     CLEAR_SCREEN,
     REDIS_UNREACHABLE_EXIT,
+    cluster_error,
     kubeconfig_path,
     run_status,
 )
 from eros.cli.status_resource import summarise
-from eros.core.clock import ManualClock
+from eros.core.clock import ManualClock, utc_from_ms
 from eros.core.settings import Settings
+from eros.operator.kube import Kube
+from eros.operator.manifests import Owner
+from eros.operator.reconciler import Reconciler
+from eros.operator.spec import (
+    DEFAULT_PHASES,
+    DEFAULT_REDIS_SECRET_KEY,
+    DEFAULT_REDIS_SECRET_NAME,
+    GROUP,
+    PLURAL,
+)
 from eros.pipeline.scheduler import Scheduler
 from tests.conftest import Account, RedisServer
+from tests.control_plane import ControlPlane
+from tests.operator.helpers import processing
 
 HOUR_S = 3600
 ACTIVE = {"appActive": True, "screenOn": True}
@@ -175,6 +191,112 @@ def test_a_cluster_out_of_reach_is_said_and_the_redis_facts_still_shown(
     assert code == 0
     assert "scheduler: leader scheduler-a" in out
     assert "resources: cannot read ErosProcessing" in out
+
+
+@pytest.mark.kube
+def test_the_status_the_operator_wrote_on_a_real_cluster_shows_in_text_and_json(
+    idle_pipeline: Account, settings: Settings, clock: ManualClock, eros_crds: ControlPlane
+) -> None:
+    namespace = eros_crds.create_namespace("eros-status")
+    resource = processing({"cpuPool": "2"})
+    resource["metadata"]["namespace"] = namespace
+    eros_crds.apply(resource)
+    eros_crds.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": DEFAULT_REDIS_SECRET_NAME, "namespace": namespace},
+            "stringData": {DEFAULT_REDIS_SECRET_KEY: settings.redis_url},
+        }
+    )
+    name = resource["metadata"]["name"]
+    stored = json.loads(
+        eros_crds.kubectl("get", "erosprocessing", name, "-n", namespace, "-o", "json").stdout
+    )
+    # One tick of the operator's own reconciler, through its own client: it creates the
+    # Deployments and writes the status subresource exactly as in a cluster.
+    kube = Kube(eros_crds.api_client())
+    reconciler = Reconciler(kube, Owner(name, namespace, stored["metadata"]["uid"]))
+    try:
+        written = reconciler.tick(
+            stored["spec"], 1, {}, [None] * len(DEFAULT_PHASES), utc_from_ms(clock.now_ms())
+        ).status
+    finally:
+        reconciler.close()
+        kube.close()
+
+    code, out, _, _ = status(settings, clock, "--kubeconfig", str(eros_crds.kubeconfig))
+    _, as_json, _, _ = status(settings, clock, "--json", "--kubeconfig", str(eros_crds.kubeconfig))
+
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith(f"resource {namespace}/"))
+    assert line.startswith(f"resource {namespace}/{name} generation 1 (observed 1): ")
+    assert f"replicas 0/{written['desiredReplicas']} ready" in line
+    assert f"cpu {written['cpuAllocated']}" in line
+    for condition in written["conditions"]:
+        assert f"{condition['type']}={condition['status']} ({condition['reason']})" in line
+    document = json.loads(as_json)
+    assert document["resourcesError"] is None
+    (mine,) = [r for r in document["resources"] if r["namespace"] == namespace]
+    assert (mine["name"], mine["generation"], mine["observedGeneration"]) == (name, 1, 1)
+    assert mine["desiredReplicas"] == written["desiredReplicas"] > 0
+    assert mine["idleUsers"] == written["idleUsers"]
+    assert [p["name"] for p in mine["phases"]] == [p["name"] for p in written["phases"]]
+    assert mine["conditions"] == [
+        {k: c.get(k) for k in ("type", "status", "reason", "message")}
+        for c in written["conditions"]
+    ]
+
+
+@pytest.mark.kube
+def test_a_user_who_may_not_list_every_namespace_reads_one_line_saying_so(
+    idle_pipeline: Account,
+    settings: Settings,
+    clock: ManualClock,
+    eros_crds: ControlPlane,
+    tmp_path: Path,
+) -> None:
+    namespace = eros_crds.create_namespace("eros-status")
+    reader = {"name": "reader", "namespace": namespace}
+    eros_crds.apply(
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": reader},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": reader,
+            "rules": [{"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": reader,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}],
+        },
+    )
+    kubeconfig = eros_crds.service_account_kubeconfig(namespace, "reader", tmp_path / "reader")
+
+    code, out, _, _ = status(settings, clock, "--kubeconfig", str(kubeconfig))
+    _, as_json, _, _ = status(settings, clock, "--json", "--kubeconfig", str(kubeconfig))
+
+    assert code == 0
+    last = out.splitlines()[-1]
+    assert last.startswith("resources: cannot read ErosProcessing (403 Forbidden: ")
+    assert 'cannot list resource "erosprocessings"' in last
+    error = json.loads(as_json)["resourcesError"]
+    assert error in last and "\n" not in error and "headers" not in error
+
+
+def test_a_cluster_error_is_one_line_with_the_servers_message() -> None:
+    forbidden = ApiException(status=403, reason="Forbidden")
+    forbidden.body = json.dumps({"kind": "Status", "message": "erosprocessings is forbidden"})
+    forbidden.headers = {"Audit-Id": "a1"}
+    unreadable = ApiException(status=502, reason="Bad Gateway")
+    unreadable.body = "<html>\n</html>"
+
+    assert cluster_error(forbidden) == "403 Forbidden: erosprocessings is forbidden"
+    assert cluster_error(unreadable) == "502 Bad Gateway"
+    assert cluster_error(OSError("no route\n  to host")) == "OSError: no route to host"
 
 
 def test_a_resource_is_summarised_from_the_status_the_operator_wrote() -> None:

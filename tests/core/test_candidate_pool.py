@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -26,6 +26,7 @@ from eros.core.privacy import delete_account
 from eros.core.profiles import Gender, Profile, get_profile, save_profile
 from eros.core.redis_client import async_redis
 from eros.core.settings import Settings
+from tests.core.population_support import person
 
 INTERESTS = ("hiking", "jazz", "chess", "cooking", "film", "running", "poetry", "sailing")
 SUSPENSION_SECONDS = 3600
@@ -57,23 +58,13 @@ def session(settings: Settings) -> Session:
 def _person(
     db: psycopg.Connection[Any], gender: Gender, seeks: Gender, rng: random.Random
 ) -> Profile:
-    user_id = uuid4()
-    db.execute(
-        "INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, 'unusable', 'x')",
-        (user_id, f"{user_id}@example.com"),
-    )
-    return Profile(
-        user_id=user_id,
-        display_name="Member",
-        birth_date=date(1990 + rng.randrange(8), 1 + rng.randrange(12), 1 + rng.randrange(28)),
-        gender=gender,
-        genders_sought=(seeks,),
-        latitude=52.52 + rng.uniform(-0.1, 0.1),
-        longitude=13.405 + rng.uniform(-0.1, 0.1),
-        city="Berlin",
-        max_distance_km=50,
-        interests={k: rng.randrange(101) for k in rng.sample(INTERESTS, 4)},
-    )
+    """A member somewhere in Berlin, of a random age and random interests."""
+    birth = date(1990 + rng.randrange(8), 1 + rng.randrange(12), 1 + rng.randrange(28))
+    latitude = 52.52 + rng.uniform(-0.1, 0.1)
+    longitude = 13.405 + rng.uniform(-0.1, 0.1)
+    interests = {k: rng.randrange(101) for k in rng.sample(INTERESTS, 4)}
+    member = person(db, gender, seeks, birth=birth, interests=interests)
+    return replace(member, latitude=latitude, longitude=longitude)
 
 
 def _decide(

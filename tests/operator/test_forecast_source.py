@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -15,12 +15,9 @@ from eros.core.activity import ACTIVITY_KEY
 from eros.core.keys import return_model_key
 from eros.operator.forecast import ReturnModel, bucket_of
 from eros.operator.forecast_source import CrossingForecaster
-from eros.operator.manifests import Owner
 from eros.operator.reconciler import Reconciler
-from tests.operator.test_reconciler import FakeKube, deployments_of
+from tests.operator.fake_kube import NOW, OWNER, FakeKube, deployments_of
 
-OWNER = Owner(name="eros", namespace="dating", uid="uid-1")
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
 
 
@@ -37,15 +34,15 @@ def first_tick(redis_url: str, spec: dict[str, Any]) -> tuple[int, ...]:
     return tuple(p["desiredReplicas"] for p in status["phases"])
 
 
-def test_a_phase_is_scaled_up_before_its_first_crossing_only_with_prediction_on(
+def test_a_phase_is_scaled_up_before_its_first_crossing_unless_prediction_is_off(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
     # Two users 590 s idle cross phase 1's 10 minutes in 10 s: within 15 s + one tick;
     # one worker is up for them (one tick's share of the crossings, at least one).
     seed_idle_seconds(redis_client, [590.0, 590.0, 5.0])
 
-    assert first_tick(redis_url, {}) == (0, 0, 0)
-    assert first_tick(redis_url, {"predictive": {"enabled": True}}) == (1, 0, 0)
+    assert first_tick(redis_url, {}) == (1, 0, 0)
+    assert first_tick(redis_url, {"predictive": {"enabled": False}}) == (0, 0, 0)
     assert first_tick(redis_url, {"predictive": {"enabled": True, "horizonSeconds": 5}}) == (
         0,
         0,

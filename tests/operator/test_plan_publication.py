@@ -8,8 +8,8 @@ from eros.core.keys import OPERATOR_PLAN_KEY
 from eros.operator.reconciler import Reconciler
 from eros.operator.spec import DEFAULT_PHASES
 from eros.pipeline.operator_plan import parse_plan
+from tests.operator.fake_kube import NOW, OWNER, FakeKube, deployments_of
 from tests.operator.helpers import enqueue_jobs, seed_idle_users
-from tests.operator.test_reconciler import NOW, OWNER, FakeKube, deployments_of
 
 
 def test_each_tick_publishes_the_plan_with_its_reasons_budgets_and_generation(

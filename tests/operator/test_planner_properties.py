@@ -28,6 +28,7 @@ from eros.operator.planner import (
     phase_budget_replicas,
     plan,
     usable_millicores,
+    window_opens_within,
 )
 from eros.operator.spec import PredictiveSpec, ProcessingSpec, parse_spec
 
@@ -69,6 +70,8 @@ def specs(draw: st.DrawFn, *, uncontended: bool = False, roomy: bool = False) ->
         "priority": draw(st.sampled_from(PRIORITIES)),
         "scaleDown": {"stabilizationWindowSeconds": draw(st.integers(0, 600))},
         "offPeak": {"start": "23:00", "end": "07:00", "timeZone": "Europe/Berlin"},
+        # The reactive planner; the predictive section below turns prediction on.
+        "predictive": {"enabled": False},
     }
     return parse_spec(raw)
 
@@ -434,15 +437,34 @@ def with_crossings(
 crossing_triples = st.lists(st.floats(0, 30), min_size=3, max_size=3)
 
 
+def window_opening(spec: ProcessingSpec, now: datetime) -> bool:
+    return window_opens_within(spec, now, predictive(spec).predictive_horizon_seconds)
+
+
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(situations())
 def test_with_no_expected_crossings_the_predictive_plan_is_the_reactive_one(
     case: Situation,
 ) -> None:
     spec, metrics, current, state, now = case
+    if window_opening(spec, now):
+        return  # the window's opening is a forecast of its own, tested below
     assert plan(predictive(spec), metrics, current, state, now) == plan(
         spec, metrics, current, state, now
     )
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(situations(), crossing_triples)
+def test_a_forecast_adds_workers_only_to_phases_the_reactive_plan_leaves_without_one(
+    case: Situation, crossings: list[float]
+) -> None:
+    spec, metrics, current, state, now = case
+    reactive = plan(spec, metrics, current, state, now)
+    ahead = plan(predictive(spec), with_crossings(metrics, crossings), current, state, now)
+    for before, after in zip(reactive.phases, ahead.phases, strict=True):
+        if before.desired > 0:
+            assert after.desired == before.desired
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -461,7 +483,7 @@ def test_with_prediction_on_budgets_pool_caps_and_stranded_jobs_hold(
         assert planned.desired * phase.cpu_per_worker_millicores * 100 <= (
             spec.cpu_pool_millicores * phase.cpu_budget_percent
         )
-        if not allowed_now(spec, now)[i]:
+        if not allowed_now(spec, now)[i] and not window_opening(spec, now):
             assert planned.desired == 0
 
 

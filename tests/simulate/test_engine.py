@@ -11,6 +11,7 @@ import pytest
 
 import eros.core.phases
 import eros.operator.planner
+import eros.pipeline.rules
 import eros.pipeline.scheduler
 from eros.operator.spec import ProcessingSpec
 from eros.simulate import engine, policies
@@ -41,10 +42,8 @@ def results(spec: ProcessingSpec) -> list[engine.SimulationResult]:
         policies.AlwaysOn(spec, START),
         policies.Reactive(spec),
         policies.Planner(spec),
+        policies.Predictive(spec, horizon_seconds=17.0),
     ]
-    forecast = policies.forecast_module()
-    if forecast is not None:  # the predictive planner, once it is in the tree
-        chosen.append(policies.Predictive(spec, forecast, horizon_seconds=17.0))
     return [
         engine.simulate(spec, periods, p, start=START, hours=HOURS, tick_seconds=2.0)
         for p in chosen
@@ -89,10 +88,20 @@ def test_simulate_calls_the_production_decisions_not_copies() -> None:
     assert engine.enqueue_bounds is eros.pipeline.scheduler.enqueue_bounds
     assert engine.crossing_bounds is eros.pipeline.scheduler.crossing_bounds
     assert engine.phase_for_idle is eros.core.phases.phase_for_idle
+    assert engine.enqueue_outcomes is eros.pipeline.rules.enqueue_outcomes
+    assert engine.halt_actions is eros.pipeline.rules.halt_actions
 
 
 def test_no_simulate_module_defines_a_production_decision() -> None:
-    production = {"plan", "enqueue_bounds", "crossing_bounds", "phase_for_idle", "in_window"}
+    production = {
+        "plan",
+        "enqueue_bounds",
+        "crossing_bounds",
+        "phase_for_idle",
+        "in_window",
+        "enqueue_outcomes",
+        "halt_actions",
+    }
     for path in (ROOT / "simulate").glob("*.py"):
         defined = {
             node.name

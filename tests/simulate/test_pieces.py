@@ -47,9 +47,9 @@ def test_a_halt_keeps_work_up_to_the_last_checkpoint_passed() -> None:
     assert kept_after_halt(done, total, ()).tolist() == [0, 0, 0]
 
 
-def test_a_job_slot_never_uses_more_than_its_share_or_one_core() -> None:
-    assert slot_cores(250, 4) == 0.0625
-    assert slot_cores(2000, 1) == 1.0
+def test_a_worker_runs_one_job_on_its_whole_limit_but_never_more_than_one_core() -> None:
+    assert slot_cores(250) == 0.25
+    assert slot_cores(2000) == 1.0
 
 
 def test_job_cpu_takes_three_positive_medians() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from eros.core.phases import Phase
+from eros.core.settings import Settings
 from eros.worker.work import JobContext, WorkRegistry
 
 STEPS_ENV = "EROS_TEST_WORK_STEPS"
@@ -40,6 +41,14 @@ def progress_key(job_id: str) -> str:
 
 def attempts_key(job_id: str) -> str:
     return f"test:attempts:{job_id}"
+
+
+def warmed_key(job_id: str) -> str:
+    return f"test:warmed:{job_id}"
+
+
+# Set by `warm_worker_process` in the worker process; a horse sees it only by inheritance.
+warmed_by_pid: int | None = None
 
 
 def seed(user_id: UUID) -> str:
@@ -66,11 +75,16 @@ class HashChain:
         self.spins = spins
         self.failures = failures
 
+    def warm_worker_process(self, settings: Settings) -> None:
+        global warmed_by_pid
+        warmed_by_pid = os.getpid()
+
     async def run(self, ctx: JobContext) -> Mapping[str, Any]:
         client = ctx.redis
         state = await ctx.load_checkpoint() or {"step": 0, "digest": seed(ctx.user_id)}
         await client.rpush(starts_key(ctx.job_id), state["step"])
         await client.set(pid_key(ctx.job_id), os.getpid())
+        await client.set(warmed_key(ctx.job_id), warmed_by_pid or 0)
         if int(await client.incr(attempts_key(ctx.job_id))) <= self.failures:
             raise RuntimeError("a planned failure, to be retried")
         while state["step"] < self.steps:

@@ -15,6 +15,7 @@ import redis
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from eros.core.candidate_pool import PoolKeeper
 from eros.core.clock import ManualClock
 from eros.core.keys import checkpoint_key, daily_matches_cache_key, favourites_cache_key, halt_key
 from eros.core.llm import AsyncClaudeClient, analysis_client
@@ -154,6 +155,20 @@ def test_the_deep_phase_stores_and_caches_ten_matches_and_clears_the_reanalysis_
     # A rerun of the same idle period writes the same thing, without duplicates.
     run_phase(deep, redis_client, fast, viewer, Phase.DEEP, idle)
     assert _daily(db, viewer.id) == daily
+
+
+def test_the_deep_phase_warms_its_pool_in_the_worker_process_for_the_jobs_to_come(
+    client: TestClient, db: Any, clock: ManualClock, redis_client: redis.Redis, fast: Settings
+) -> None:
+    viewer, _, _ = people(client, db, clock, 4, 4)
+    keeper = PoolKeeper(clock=lambda: 0.0)  # never stale: a reload would be a second load
+    deep = DeepPhase(clock=clock.now_ms, client_factory=lambda _: None, pools=keeper)
+    deep.warm_worker_process(fast)
+    warmed = keeper.pool
+    assert warmed is not None
+    result = run_phase(deep, redis_client, fast, viewer, Phase.DEEP, earlier(clock, 10))
+    assert result is not None and result["matches"] > 0
+    assert keeper.pool is warmed
 
 
 class _HaltAt(RunContext):

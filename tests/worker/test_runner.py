@@ -79,6 +79,23 @@ def test_a_job_runs_its_phase_work_to_completion(
     assert not redis_client.exists(checkpoint_key(int(key.phase), key.user_id))
 
 
+def test_what_a_phase_work_warms_in_the_worker_process_is_inherited_by_every_horse(
+    start_worker: Callable[..., WorkerProcess],
+    enqueue: Callable[..., JobKey],
+    redis_client: redis.Redis,
+) -> None:
+    keys = [enqueue(Phase.DEEP), enqueue(Phase.DEEP)]
+    worker = start_worker(phase=3)
+    finished = JobStatus.FINISHED
+    wait_until(
+        lambda: all(_status(redis_client, k.id) is finished for k in keys), what="completion"
+    )
+    for key in keys:
+        horse = int(redis_client.get(cpu_work.pid_key(key.id)) or 0)
+        warmed_by = int(redis_client.get(cpu_work.warmed_key(key.id)) or 0)
+        assert warmed_by == worker.process.pid != horse
+
+
 def test_a_job_with_no_registered_work_completes_saying_so(
     start_worker: Callable[..., WorkerProcess],
     enqueue: Callable[..., JobKey],

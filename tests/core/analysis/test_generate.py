@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -22,10 +22,11 @@ from eros.core.candidate_pool import load_pool
 from eros.core.clock import ManualClock, utc_from_ms
 from eros.core.database import connect
 from eros.core.matching import FilterRules
-from eros.core.profiles import Gender, Profile, save_profile
+from eros.core.profiles import Gender, save_profile
 from eros.core.recommendation_inputs import CANDIDATE_CAP, load_inputs
 from eros.core.redis_client import async_redis
 from eros.core.settings import Settings
+from tests.core.population_support import person
 
 SHARED_INTERESTS = {"hiking": 95, "jazz": 90, "chess": 85, "cooking": 80}
 
@@ -35,26 +36,6 @@ class City:
     viewer: UUID
     best: UUID  # the best match, saved before everyone else
     members: int  # candidates eligible for the viewer
-
-
-def _person(db: psycopg.Connection[Any], gender: Gender, seeks: Gender, **extra: Any) -> Profile:
-    user_id = uuid4()
-    db.execute(
-        "INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, 'unusable', 'x')",
-        (user_id, f"{user_id}@example.com"),
-    )
-    return Profile(
-        user_id=user_id,
-        display_name="Member",
-        birth_date=date(1994, 5, 1),
-        gender=gender,
-        genders_sought=(seeks,),
-        latitude=52.52,
-        longitude=13.405,
-        city="Berlin",
-        max_distance_km=50,
-        **extra,
-    )
 
 
 def _copy_profile(db: psycopg.Connection[Any], template: UUID, copies: int) -> None:
@@ -87,9 +68,9 @@ def _copy_profile(db: psycopg.Connection[Any], template: UUID, copies: int) -> N
 
 @pytest.fixture
 def city(db: psycopg.Connection[Any], settings: Settings, clock: ManualClock) -> Iterator[City]:
-    viewer = _person(db, Gender.WOMAN, Gender.MAN, interests=SHARED_INTERESTS)
-    best = _person(db, Gender.MAN, Gender.WOMAN, interests=SHARED_INTERESTS)
-    plain = _person(db, Gender.MAN, Gender.WOMAN)
+    viewer = person(db, Gender.WOMAN, Gender.MAN, interests=SHARED_INTERESTS)
+    best = person(db, Gender.MAN, Gender.WOMAN, interests=SHARED_INTERESTS)
+    plain = person(db, Gender.MAN, Gender.WOMAN, interests={})
     now = utc_from_ms(clock.now_ms())
 
     async def save() -> None:
