@@ -42,7 +42,8 @@ async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, str], float]:
         (sample.name, sample.labels.get("phase", "")): sample.value
         for family in text_string_to_metric_families(response.text)
         for sample in family.samples
-        if sample.labels.get("name") == NAME
+        # This resource's only: the process registry also holds resources other tests ticked.
+        if sample.labels.get("name") == NAME and sample.labels.get("namespace") == NAMESPACE
     }
 
 
