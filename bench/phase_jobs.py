@@ -22,7 +22,9 @@ Last, other sampled members' jobs through the real worker, `eros worker --phase 
 work horses (its children, reaped), less that of the same command on an empty queue, per
 job.
 Phase 1's (`--worker-jobs`) shows what RQ and the fork of a work horse add to every job;
-phase 3's (`--worker-deep-jobs`) what a job costs in a horse whose pool dies with it.
+phase 3's (`--worker-deep-jobs`) what a job costs in a horse that inherits the pool its
+worker warmed before the fork (a run of one job is subtracted: the pool's load aside),
+half of them through the same worker with `HORSE_IMPORTS` emptied: the preload's baseline.
 
 No Claude calls: the settings carry no API key, so phase 3 takes the rule-based
 preferences, as it does whenever the daily Claude call is unavailable.
@@ -205,16 +207,27 @@ def _wait_done(connection: redis.Redis, job_ids: list[str]) -> None:
     raise RuntimeError(f"{len(job_ids)} jobs did not end within {WORKER_TIMEOUT_SECONDS:.0f} s")
 
 
-def _burst_cpu(phase: Phase, settings: Settings, job_ids: list[str]) -> tuple[float, bool]:
+# `eros worker` with its preload emptied, for the baseline.
+WITHOUT_PRELOAD = (
+    "import sys; import eros.worker.runner as runner; runner.HORSE_IMPORTS = (); "
+    "from eros.cli.main import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def _burst_cpu(
+    phase: Phase, settings: Settings, job_ids: list[str], preload: bool = True
+) -> tuple[float, bool]:
     """CPU seconds of one `eros worker --phase N --burst` and the horses it forked, and
-    whether it hung on its way out and was killed."""
+    whether it hung on its way out and was killed. Without `preload`, the same worker
+    with `HORSE_IMPORTS` emptied: the baseline of what the preload saves."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EROS_")}
     env |= {
         "EROS_REDIS_URL": str(settings.redis_url),
         "EROS_DATABASE_URL": str(settings.database_url),
         "EROS_LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-P", "-m", "eros.cli.main", "worker", "--phase", str(int(phase))]
+    entry = ["-m", "eros.cli.main"] if preload else ["-c", WITHOUT_PRELOAD]
+    command = [sys.executable, "-P", *entry, "worker", "--phase", str(int(phase))]
     before = _children_cpu()
     with tempfile.TemporaryFile() as log:
         worker = subprocess.Popen(
@@ -243,21 +256,31 @@ def _burst_cpu(phase: Phase, settings: Settings, job_ids: list[str]) -> tuple[fl
 
 
 def _through_worker(
-    phase: Phase, keys: list[JobKey], settings: Settings
+    phase: Phase, keys: list[JobKey], settings: Settings, preload: bool = True, aside: int = 0
 ) -> tuple[float | None, int]:
-    """CPU seconds per job of the real worker, its start and exit on an empty queue aside,
-    and how many of its two runs hung on exit."""
-    if not keys:
+    """CPU seconds per job of the real worker, and how many of its two runs hung on exit.
+
+    One run works through the first `aside` jobs alone, the other through the rest; the
+    difference per extra job leaves out what every run pays once: the worker's start and
+    exit (with `aside` 0, the first run's queue is empty) and, from one job on, phase 3's
+    pool load.
+    """
+    base, rest = keys[:aside], keys[aside:]
+    if len(rest) <= len(base):
         return None, 0
-    with redis.Redis.from_url(str(settings.redis_url)) as connection:
-        counts = Enqueuer(connection, settings).enqueue(
-            phase, [(k.user_id.bytes, k.idle_since_ms) for k in keys]
-        )
-    if counts.enqueued != len(keys):
-        raise RuntimeError(f"enqueued {counts} of {len(keys)} phase-{int(phase)} jobs")
-    full, full_hung = _burst_cpu(phase, settings, [k.id for k in keys])
-    empty, empty_hung = _burst_cpu(phase, settings, [])
-    return (full - empty) / len(keys), full_hung + empty_hung
+    cpu = []
+    hung = 0
+    for batch in (base, rest):
+        with redis.Redis.from_url(str(settings.redis_url)) as connection:
+            counts = Enqueuer(connection, settings).enqueue(
+                phase, [(k.user_id.bytes, k.idle_since_ms) for k in batch]
+            )
+        if counts.enqueued != len(batch):
+            raise RuntimeError(f"enqueued {counts} of {len(batch)} phase-{int(phase)} jobs")
+        used, stuck = _burst_cpu(phase, settings, [k.id for k in batch], preload)
+        cpu.append(used)
+        hung += stuck
+    return (cpu[1] - cpu[0]) / (len(rest) - len(base)), hung
 
 
 def _ms(seconds: float | None) -> str:
@@ -327,7 +350,12 @@ def run(args: argparse.Namespace, redis_url: str, database_url: str) -> None:
         refresh = _run_batch(deep_keys[1:extra], runtime, cpu, stale)
     light_keys = [JobKey(u, Phase.LIGHT, idle_since) for u in chosen[in_process:]]
     light_worker, light_hung = _through_worker(Phase.LIGHT, light_keys, settings)
-    deep_worker, deep_hung = _through_worker(Phase.DEEP, deep_keys[extra + args.jobs :], settings)
+    # Half the phase-3 jobs through a worker without its preload first, then the other
+    # half through the real one: the baseline is measured in the same run.
+    through = deep_keys[extra + args.jobs :]
+    bare_worker, bare_hung = _through_worker(Phase.DEEP, through[1::2], settings, False, 1)
+    deep_worker, deep_hung = _through_worker(Phase.DEEP, through[::2], settings, aside=1)
+    deep_hung += bare_hung
 
     print(f"Phase jobs' CPU ({machine()})")
     print(
@@ -369,8 +397,14 @@ def run(args: argparse.Namespace, redis_url: str, database_url: str) -> None:
         )
     if deep_worker is not None:
         print(
-            f"  through `eros worker --phase 3 --burst`, {args.worker_deep_jobs} jobs: "
-            f"{deep_worker * MS_PER_SECOND:.0f} ms a job (each horse loads its own pool)"
+            f"  through `eros worker --phase 3 --burst`, {len(through[::2])} jobs: "
+            f"{deep_worker * MS_PER_SECOND:.1f} ms a job (worker and horse, its one pool "
+            "load aside)"
+        )
+    if deep_worker is not None and bare_worker:
+        print(
+            f"    the same without HORSE_IMPORTS, {len(through[1::2])} jobs: "
+            f"{bare_worker * MS_PER_SECOND:.1f} ms a job; ratio {deep_worker / bare_worker:.2f}"
         )
     if light_hung or deep_hung:
         print(
@@ -402,7 +436,10 @@ def main() -> None:
         "--worker-jobs", type=int, default=150, help="Phase-1 jobs through `eros worker`."
     )
     parser.add_argument(
-        "--worker-deep-jobs", type=int, default=2, help="Phase-3 jobs through `eros worker`."
+        "--worker-deep-jobs",
+        type=int,
+        default=20,
+        help="Phase-3 jobs through `eros worker`, half of them without its preload.",
     )
     parser.add_argument(
         "--jobs-per-refresh",

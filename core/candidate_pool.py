@@ -530,6 +530,11 @@ class PoolKeeper:
         """The pool as last loaded or refreshed; None before the first use."""
         return self._pool
 
+    def fresh(self, max_age_seconds: float = DEFAULT_CANDIDATE_POOL_REFRESH_SECONDS) -> bool:
+        """Loaded, and refreshed within `max_age_seconds`: `current` would not touch the
+        databases."""
+        return self._pool is not None and self._clock() - self._refreshed < max_age_seconds
+
     async def current(
         self,
         conn: AsyncConnection[Any],
@@ -540,7 +545,7 @@ class PoolKeeper:
         if self._pool is None:
             self._pool = await load_pool(conn, redis, now)
             self._refreshed = self._clock()
-        elif self._clock() - self._refreshed >= max_age_seconds:
+        elif not self.fresh(max_age_seconds):
             self._pool = await refresh_pool(conn, redis, self._pool, now)
             self._refreshed = self._clock()
         return self._pool

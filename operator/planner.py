@@ -171,13 +171,20 @@ def expected_jobs(figures: PhaseMetrics, tick_seconds: float, horizon_seconds: f
     return max(1, math.floor(per_tick + EXPECTED_JOB_ROUNDING))
 
 
-def window_opens_within(spec: ProcessingSpec, now: datetime, seconds: float) -> bool:
-    """Whether the off-peak window is closed now and open `seconds` from now."""
-    return not in_off_peak(spec, now) and in_off_peak(spec, now + timedelta(seconds=seconds))
+def window_opens_within(
+    spec: ProcessingSpec, now: datetime, seconds: float, off_peak_now: bool
+) -> bool:
+    """Whether the off-peak window, closed now (`off_peak_now` is `in_off_peak(spec, now)`,
+    which a plan has found already), is open `seconds` from now."""
+    return not off_peak_now and in_off_peak(spec, now + timedelta(seconds=seconds))
 
 
 def forecast_jobs(
-    spec: ProcessingSpec, metrics: Sequence[PhaseMetrics], reactive: Sequence[int], now: datetime
+    spec: ProcessingSpec,
+    metrics: Sequence[PhaseMetrics],
+    reactive: Sequence[int],
+    now: datetime,
+    off_peak: bool,
 ) -> list[int]:
     """Per phase, the jobs predictive pre-scaling starts workers for, beyond the reactive plan.
 
@@ -187,12 +194,14 @@ def forecast_jobs(
     tick cost 5% more CPU-hours with no start any sooner in `eros simulate`). An
     off-peak-only phase whose window opens within the horizon counts every user in its
     band: the scheduler enqueues them all at the opening.
+
+    `off_peak` is `in_off_peak(spec, now)`, as the caller's plan found it.
     """
     horizon = spec.predictive_horizon_seconds
-    opening = window_opens_within(spec, now, horizon)
+    opening = window_opens_within(spec, now, horizon, off_peak)
     jobs = []
     for phase, figures, workers in zip(spec.phases, metrics, reactive, strict=True):
-        if phase.off_peak_only and not in_off_peak(spec, now):
+        if phase.off_peak_only and not off_peak:
             jobs.append(figures.idle_users if opening else 0)
         elif workers > 0:
             jobs.append(0)
@@ -322,7 +331,7 @@ def plan(
         for i, phase in enumerate(spec.phases)
     ]
     expected = (
-        forecast_jobs(spec, metrics, reactive, now)
+        forecast_jobs(spec, metrics, reactive, now, off_peak)
         if spec.predictive.enabled
         else [0] * len(metrics)
     )

@@ -46,6 +46,7 @@ WORKER_OVERRIDES = frozenset(
         "perform_job",
         "request_stop",
         "setup_work_horse_signals",
+        "stop_scheduler",
         "subscribe",
     }
 )

@@ -28,6 +28,7 @@ _.max_workers
 _.get_heartbeat_ttl
 _.working_time  # an argument of RQ's get_heartbeat_ttl signature
 _.clean_registries
+_.stop_scheduler
 _.pubsub_thread
 _.last_cleaned_at
 _._stopped_job_id

@@ -102,6 +102,10 @@ class SimulationResult:
     minutes: Minutes
     budget_replicas: tuple[int, ...]
     start_delays: list[npt.NDArray[np.float64]]  # per phase, seconds from crossing to start
+    # Per phase, parallel to start_delays: the job's user crossed before the phase last
+    # opened (before the run began, or while an off-peak-only phase's window was shut), so
+    # its job waited in the backlog that the opening enqueues all at once.
+    from_backlog: list[npt.NDArray[np.bool_]]
     thrown_cpu_seconds: list[float]
     jobs_enqueued: list[int]
     jobs_done: list[int]
@@ -206,12 +210,14 @@ def simulate(
     usable_m = usable_millicores(spec)
     minutes = Minutes(math.ceil(ticks * tick_seconds / SECONDS_PER_MINUTE) + 1)
     delays: list[list[npt.NDArray[np.float64]]] = [[] for _ in range(PHASES)]
+    backlog: list[list[npt.NDArray[np.bool_]]] = [[] for _ in range(PHASES)]
     thrown = [0.0] * PHASES
     enq = [0] * PHASES
     done_jobs = [0] * PHASES
     violations = 0
     watermarks = [t0_ms] * PHASES
     is_open = [True] * PHASES
+    opened_s = [0.0] * PHASES  # s since t0 of each phase's latest opening
     stranded = [0] * PHASES
     caps = phase_budget_replicas(spec)
     policy_every = max(1, round(policy.tick_seconds / tick_seconds))
@@ -269,7 +275,9 @@ def simulate(
         # 2. The scheduler: each open phase's crossings since its watermark, deepest first.
         for phase in DEEPEST_FIRST:
             i = int(phase) - 1
-            is_open[i] = config.in_window(phase, now_ms)
+            was_open, is_open[i] = is_open[i], config.in_window(phase, now_ms)
+            if is_open[i] and not was_open:
+                opened_s[i] = now_s
             if not is_open[i]:
                 continue  # the watermark is held for the window
             bounds = enqueue_bounds(watermarks[i], now_ms, config, phase)
@@ -371,11 +379,12 @@ def simulate(
                 started = live[:taken]
                 first = ~started_once[started]
                 # From the crossing, or from the window's opening for a crossing outside it.
-                cross_s = np.maximum(
-                    (periods.start_ms[started // PHASES] + thresholds[i] * 1000 - t0_ms) / 1000.0,
-                    enqueued_at[started] - tick_seconds,
-                )
+                crossed_s = (
+                    periods.start_ms[started // PHASES] + thresholds[i] * 1000 - t0_ms
+                ) / 1000.0
+                cross_s = np.maximum(crossed_s, enqueued_at[started] - tick_seconds)
                 delays[i].append((start_s - cross_s)[first])
+                backlog[i].append((crossed_s < opened_s[i])[first])
                 started_once[started] = True
                 if n_done:
                     done = live[:n_done]
@@ -427,6 +436,7 @@ def simulate(
         minutes=minutes,
         budget_replicas=phase_budget_replicas(spec),
         start_delays=[np.concatenate(d) if d else np.zeros(0) for d in delays],
+        from_backlog=[np.concatenate(b) if b else np.zeros(0, bool) for b in backlog],
         thrown_cpu_seconds=thrown,
         jobs_enqueued=enq,
         jobs_done=done_jobs,

@@ -147,15 +147,11 @@ class Planner:
 class Predictive(Planner):
     name = "predictive"
 
-    def __init__(self, spec: ProcessingSpec, horizon_seconds: float) -> None:
+    def __init__(self, spec: ProcessingSpec) -> None:
         super().__init__(spec, predictive=True)
-        # The planner's horizon (its share per tick, the window's opening) is the forecast's.
-        horizon = dataclasses.replace(
-            self.spec.predictive, horizon_seconds=math.ceil(horizon_seconds)
-        )
-        self.spec = dataclasses.replace(self.spec, predictive=horizon)
         self.zone = ZoneInfo(spec.off_peak.time_zone)
-        self.horizon_seconds = horizon_seconds
+        # The forecast's horizon is the planner's (its share per tick, the window's opening).
+        self.horizon_seconds = float(self.spec.predictive_horizon_seconds)
         self.returns = ReturnModel.prior()
 
     def observe_returns(self, idle_seconds: npt.NDArray[np.float64], now: datetime) -> None:

@@ -38,6 +38,13 @@ def summary_rows(results: Sequence[SimulationResult], hours: float) -> list[dict
         for i in range(PHASES):
             p50, p95, p99 = percentiles(r.start_delays[i])
             row[f"phase {i + 1} start p50/p95/p99 s"] = f"{p50:.1f}/{p95:.1f}/{p99:.1f}"
+        for i in range(PHASES):
+            backlog = r.from_backlog[i]
+            *_, p99 = percentiles(r.start_delays[i][~backlog])
+            row[f"phase {i + 1} start p99 s, crossed while open"] = f"{p99:.1f}"
+            drained = r.start_delays[i][backlog]
+            longest = f"{drained.max():.0f}" if len(drained) else "-"
+            row[f"phase {i + 1} backlog jobs, drained in s"] = f"{len(drained)} in {longest}"
         row["CPU-s thrown by halts"] = "/".join(f"{t:.0f}" for t in r.thrown_cpu_seconds)
         row["jobs enqueued"] = "/".join(str(n) for n in r.jobs_enqueued)
         row["jobs done"] = "/".join(str(n) for n in r.jobs_done)

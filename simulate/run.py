@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,14 +59,26 @@ def build_policies(
         elif name == "planner":
             built.append(policy_module.Planner(spec))
         elif name == "predictive":
-            # The resource's horizon, else the simulated pod start delay plus one tick.
-            horizon = spec.predictive.horizon_seconds or options.pod_start_seconds + tick
-            built.append(policy_module.Predictive(spec, horizon))
+            built.append(
+                policy_module.Predictive(simulated_horizon(spec, options.pod_start_seconds, tick))
+            )
         else:
             raise ValueError(
                 f"unknown policy {name!r}; known: {', '.join(policy_module.POLICY_NAMES)}"
             )
     return built
+
+
+def simulated_horizon(
+    spec: ProcessingSpec, pod_start_seconds: float, tick: float
+) -> ProcessingSpec:
+    """The resource, its forecast horizon set when it has none: the simulated pod start
+    delay plus one tick, as the operator's default is its assumed delay plus one tick."""
+    if spec.predictive.horizon_seconds is not None:
+        return spec
+    seconds = math.ceil(pod_start_seconds + tick)
+    predictive = dataclasses.replace(spec.predictive, horizon_seconds=seconds)
+    return dataclasses.replace(spec, predictive=predictive)
 
 
 def run(options: RunOptions, say: Callable[[str], None] = print) -> list[SimulationResult]:

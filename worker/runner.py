@@ -13,6 +13,8 @@ signal and, as a last resort, kill. On top of RQ's worker:
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -70,6 +72,15 @@ QUEUE_WATCH_SECONDS = 5.0
 # Longest a healthy worker goes without a heartbeat: a blocking dequeue, then RQ's longest
 # back-off while Redis is unreachable, plus slack.
 LIVENESS_SECONDS = WORKER_TTL_SECONDS + 60 + 60
+
+# How long a stopping worker waits for RQ's scheduler process after its SIGTERM before
+# killing it: it stops within a second, unless the signal came before it could take it.
+SCHEDULER_STOP_SECONDS = 5.0
+# Modules that job code imports lazily, on first use: a work horse is a fresh fork for
+# each job, so whatever the worker has not imported before the fork every job imports
+# again. `np.unique` imports `numpy.ma` on its first call, which cost a phase-3 horse
+# 15-20 ms of CPU a job (`bench/phase_jobs.py`, a job's own work being ~20 ms).
+HORSE_IMPORTS = ("numpy.ma",)
 
 ExcInfo = tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
 
@@ -132,8 +143,39 @@ class PhaseWorker(Worker):
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         # RQ's warm shutdown, on SIGTERM, SIGINT or its shutdown command.
+        if os.getpid() != self.pid:
+            # A fork that still has the worker's handler: RQ's scheduler process before it
+            # installs its own (RQ stops it with SIGTERM as the worker exits, and waits for
+            # it), or a horse before it resets its signals. The worker's shutdown would
+            # leave such a process running; the signal's default action ends it.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         self.draining = True
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def stop_scheduler(self) -> None:
+        """RQ's, with an end to the wait: SIGTERM, then SIGKILL after
+        `SCHEDULER_STOP_SECONDS`.
+
+        RQ waits for its scheduler process without a timeout. A SIGTERM that reaches it
+        just after its fork is lost (Python drops signals that arrive before its fork
+        bookkeeping), and the worker would wait for it for ever.
+        """
+        process: BaseProcess | None = self.scheduler._process if self.scheduler else None
+        if process is None or not process.pid:
+            return
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(SCHEDULER_STOP_SECONDS)
+        if process.is_alive():
+            logger.warning(
+                "RQ's scheduler process %d did not stop within %.0f s of SIGTERM; killing it.",
+                process.pid,
+                SCHEDULER_STOP_SECONDS,
+            )
+            process.kill()
+            process.join()
 
     def subscribe(self) -> None:
         """RQ's command channel, read by a thread that wakes at least every second.
@@ -452,6 +494,8 @@ def run_worker(
             f"The installed RQ {rq.__version__} does not fit this worker: {'; '.join(problems)}."
         )
     REGISTRY.load(settings.worker_work_modules)
+    for module in HORSE_IMPORTS:
+        importlib.import_module(module)
     if REGISTRY.get(phase) is None:
         logger.warning(
             "No work is registered for phase %d; its jobs will complete without doing anything.",

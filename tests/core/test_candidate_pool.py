@@ -17,7 +17,13 @@ import redis.asyncio as aredis
 from psycopg import AsyncConnection
 
 from eros.core.analysis.generate import generate_daily
-from eros.core.candidate_pool import SharedPool, load_pool, rank_in_pool, refresh_pool
+from eros.core.candidate_pool import (
+    PoolKeeper,
+    SharedPool,
+    load_pool,
+    rank_in_pool,
+    refresh_pool,
+)
 from eros.core.clock import ManualClock, utc_from_ms
 from eros.core.database import connect
 from eros.core.matching import FilterRules
@@ -230,3 +236,16 @@ def test_a_viewer_the_pool_does_not_hold_yet_is_ranked_from_sql(
     assert late.user_id not in pool.pool
     assert len(_daily(session, late.user_id, clock.now_ms(), pool)) == 10
     assert session(lambda conn, _: get_profile(conn, late.user_id)) is not None
+
+
+def test_a_keeper_is_fresh_only_once_loaded_and_until_its_pool_is_older_than_the_age() -> None:
+    now = [100.0]
+    keeper = PoolKeeper(clock=lambda: now[0])
+    assert not keeper.fresh(60.0)
+    keeper._pool = SharedPool.__new__(SharedPool)  # loaded, as `current` would leave it
+    keeper._refreshed = now[0]
+    assert keeper.fresh(60.0)
+    now[0] += 59.9
+    assert keeper.fresh(60.0)
+    now[0] += 0.1
+    assert not keeper.fresh(60.0)

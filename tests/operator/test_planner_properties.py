@@ -438,7 +438,8 @@ crossing_triples = st.lists(st.floats(0, 30), min_size=3, max_size=3)
 
 
 def window_opening(spec: ProcessingSpec, now: datetime) -> bool:
-    return window_opens_within(spec, now, predictive(spec).predictive_horizon_seconds)
+    horizon = predictive(spec).predictive_horizon_seconds
+    return window_opens_within(spec, now, horizon, in_off_peak(spec, now))
 
 
 @settings(max_examples=EXAMPLES, deadline=None)

@@ -16,7 +16,7 @@ import eros.pipeline.scheduler
 from eros.operator.spec import ProcessingSpec
 from eros.simulate import engine, policies
 from eros.simulate.population import PopulationParams, generate, parse_time_zones
-from eros.simulate.run import load_spec
+from eros.simulate.run import load_spec, simulated_horizon
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 12, 7, tzinfo=UTC)
@@ -42,7 +42,7 @@ def results(spec: ProcessingSpec) -> list[engine.SimulationResult]:
         policies.AlwaysOn(spec, START),
         policies.Reactive(spec),
         policies.Planner(spec),
-        policies.Predictive(spec, horizon_seconds=17.0),
+        policies.Predictive(simulated_horizon(spec, pod_start_seconds=15.0, tick=2.0)),
     ]
     return [
         engine.simulate(spec, periods, p, start=START, hours=HOURS, tick_seconds=2.0)

@@ -171,6 +171,19 @@ def test_the_deep_phase_warms_its_pool_in_the_worker_process_for_the_jobs_to_com
     assert keeper.pool is warmed
 
 
+def test_warming_a_fresh_pool_touches_no_database(
+    client: TestClient, db: Any, clock: ManualClock, fast: Settings
+) -> None:
+    people(client, db, clock, 2, 2)
+    keeper = PoolKeeper(clock=lambda: 0.0)
+    deep = DeepPhase(clock=clock.now_ms, client_factory=lambda _: None, pools=keeper)
+    deep.warm_worker_process(fast)
+    # Port 9 (discard) refuses connections: a second warm that connected would raise.
+    unreachable = fast.model_copy(update={"database_url": "postgresql://127.0.0.1:9/eros"})
+    deep.warm_worker_process(unreachable)
+    assert keeper.pool is not None
+
+
 class _HaltAt(RunContext):
     """Raises the halt flag just before the n-th safe point, as a heartbeat would."""
 

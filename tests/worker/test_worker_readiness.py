@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
+import pytest
 import redis
 from rq.job import Job, JobStatus
 
@@ -53,7 +54,20 @@ def test_a_draining_worker_is_alive_but_not_ready(
 
     asked = time.monotonic()
     worker.send(signal.SIGTERM)
-    wait_until(lambda: _status(port, READY_PATH) == 503, what="the worker to turn unready")
+    seen: list[int | None] = []
+
+    def unready_seen() -> bool:
+        seen.append(_status(port, READY_PATH))
+        return seen[-1] == 503
+
+    try:
+        wait_until(unready_seen, what="the worker to turn unready")
+    except pytest.fail.Exception:
+        answers = sorted({str(status) for status in seen})
+        pytest.fail(
+            f"readiness never turned 503 after SIGTERM; it answered {answers} "
+            f"(the worker exited with {worker.process.poll()}). Its log:\n{worker.output()}"
+        )
     unready = time.monotonic() - asked
     assert _status(port, HEALTH_PATH) == 200, "draining is no reason to restart"
 
