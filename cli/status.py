@@ -58,6 +58,8 @@ class StatusReport:
     model: dict[str, Any] | None
     resources: list[dict[str, Any]] | None  # None without a kubeconfig
     resources_error: str | None = None
+    # Set when the user may list the resources in this namespace only.
+    resources_namespace: str | None = None
 
 
 def redis_location(url: str) -> str:
@@ -117,9 +119,10 @@ def gather(settings: Settings, now_ms: int, kubeconfig: Path | None) -> StatusRe
     from eros.cli.status_resource import read_resources
 
     try:
-        return replace(report, resources=read_resources(kubeconfig))
+        listing = read_resources(kubeconfig)
     except Exception as exc:  # a cluster out of reach must not hide what Redis says
         return replace(report, resources=[], resources_error=cluster_error(exc))
+    return replace(report, resources=listing.items, resources_namespace=listing.namespace)
 
 
 def cluster_error(exc: Exception) -> str:
@@ -204,6 +207,7 @@ def to_document(report: StatusReport) -> dict[str, Any]:
         "model": report.model,
         "resources": report.resources,
         "resourcesError": report.resources_error,
+        "resourcesNamespace": report.resources_namespace,
     }
 
 
@@ -305,9 +309,14 @@ def render_text(report: StatusReport) -> str:
 def _resource_lines(report: StatusReport) -> list[str]:
     if report.resources_error:
         return [f"resources: cannot read ErosProcessing ({report.resources_error})"]
-    if not report.resources:
-        return ["resources: no ErosProcessing found"]
     lines = []
+    if report.resources_namespace is not None:
+        lines.append(
+            f"resources: namespace {report.resources_namespace} only (this user may not "
+            "list ErosProcessing in every namespace)"
+        )
+    if not report.resources:
+        return [*lines, "resources: no ErosProcessing found"]
     for resource in report.resources:
         conditions = ", ".join(
             f"{c.get('type')}={c.get('status')}" + (f" ({c['reason']})" if c.get("reason") else "")

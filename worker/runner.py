@@ -94,6 +94,7 @@ class PhaseWorker(Worker):
         *,
         name: str | None = None,
         config: PhaseConfig | None = None,
+        burst: bool = False,
     ) -> None:
         # The phase's queue in the configuration the worker follows (`run_worker`: the
         # operator's), else in the settings; phase 1's then the maintenance queue.
@@ -110,6 +111,9 @@ class PhaseWorker(Worker):
         )
         self.settings = settings
         self.phase = phase
+        # Until the queue is empty (`work(burst=self.burst)`): RQ then enqueues scheduled
+        # jobs once, in this process, and runs no scheduler process.
+        self.burst = burst
         self.started_at = time.monotonic()
         # Run in each new work horse, e.g. to close sockets that belong to the worker.
         self.horse_setup: list[Callable[[], None]] = []
@@ -208,8 +212,9 @@ class PhaseWorker(Worker):
 
     def _keep_scheduler(self) -> None:
         scheduler = self.scheduler
-        # Without one (`with_scheduler=False`), or draining: RQ stopped it on purpose.
-        if scheduler is None or self._stop_requested:
+        # Without one (`with_scheduler=False`), in burst mode, or draining: RQ runs none
+        # or stopped it on purpose.
+        if scheduler is None or self.burst or self._stop_requested:
             return
         # RQ leaves it untyped: a multiprocessing process once started, else None.
         process: BaseProcess | None = scheduler._process
@@ -510,7 +515,9 @@ def run_worker(
         f"worker/{name}",
         refresh_seconds=QUEUE_WATCH_SECONDS,
     )
-    worker = PhaseWorker(connection, settings, phase, name=name, config=follower.current())
+    worker = PhaseWorker(
+        connection, settings, phase, name=name, config=follower.current(), burst=burst
+    )
     watch = QueueWatch(follower, phase, worker.queues[0].name)
     port = settings.worker_metrics_port if metrics_port is None else metrics_port
     server: ProbeServer | None = None
@@ -529,7 +536,7 @@ def run_worker(
         # RQ's scheduler (one per queue, elected among the workers) enqueues retries when
         # their back-off ends.
         watch.start()
-        worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=True)
+        worker.work(burst=worker.burst, logging_level=settings.log_level, with_scheduler=True)
     finally:
         watch.stop()
         follower.forget()

@@ -117,7 +117,7 @@ def test_the_json_document_has_stable_keys_and_the_same_figures(
     assert code == 0
     assert set(document) == {
         "at", "redis", "activeUsers", "phases", "scheduler", "recentHalts", "config",
-        "followers", "plan", "model", "resources", "resourcesError",
+        "followers", "plan", "model", "resources", "resourcesError", "resourcesNamespace",
     }  # fmt: skip
     assert document["activeUsers"] == 1
     assert [(p["phase"], p["idleUsers"], p["queued"]) for p in document["phases"]] == [
@@ -248,8 +248,38 @@ def test_the_status_the_operator_wrote_on_a_real_cluster_shows_in_text_and_json(
     ]
 
 
+def _service_account(
+    plane: ControlPlane, namespace: str, path: Path, *, may_list_here: bool
+) -> Path:
+    """A kubeconfig for a ServiceAccount of `namespace` (its context's namespace), allowed
+    to list ErosProcessing in that namespace by a Role, or not at all."""
+    reader = {"name": "reader", "namespace": namespace}
+    plane.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": reader})
+    if may_list_here:
+        plane.apply(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": reader,
+                "rules": [{"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list"]}],
+            },
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": reader,
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "Role",
+                    "name": "reader",
+                },
+                "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}],
+            },
+        )
+    return plane.service_account_kubeconfig(namespace, "reader", path)
+
+
 @pytest.mark.kube
-def test_a_user_who_may_not_list_every_namespace_reads_one_line_saying_so(
+def test_a_user_who_may_list_only_their_namespace_sees_its_resources_and_is_told_so(
     idle_pipeline: Account,
     settings: Settings,
     clock: ManualClock,
@@ -257,24 +287,33 @@ def test_a_user_who_may_not_list_every_namespace_reads_one_line_saying_so(
     tmp_path: Path,
 ) -> None:
     namespace = eros_crds.create_namespace("eros-status")
-    reader = {"name": "reader", "namespace": namespace}
-    eros_crds.apply(
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": reader},
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": reader,
-            "rules": [{"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list"]}],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": reader,
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
-            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}],
-        },
-    )
-    kubeconfig = eros_crds.service_account_kubeconfig(namespace, "reader", tmp_path / "reader")
+    resource = processing({"cpuPool": "2"})
+    resource["metadata"]["namespace"] = namespace
+    eros_crds.apply(resource)
+    kubeconfig = _service_account(eros_crds, namespace, tmp_path / "reader", may_list_here=True)
+
+    code, out, _, _ = status(settings, clock, "--kubeconfig", str(kubeconfig))
+    _, as_json, _, _ = status(settings, clock, "--json", "--kubeconfig", str(kubeconfig))
+
+    assert code == 0
+    assert f"resources: namespace {namespace} only (this user may not list" in out
+    assert f"resource {namespace}/{resource['metadata']['name']} generation 1" in out
+    document = json.loads(as_json)
+    assert document["resourcesError"] is None
+    assert document["resourcesNamespace"] == namespace
+    assert [r["namespace"] for r in document["resources"]] == [namespace]
+
+
+@pytest.mark.kube
+def test_a_user_who_may_not_list_them_anywhere_reads_one_line_saying_so(
+    idle_pipeline: Account,
+    settings: Settings,
+    clock: ManualClock,
+    eros_crds: ControlPlane,
+    tmp_path: Path,
+) -> None:
+    namespace = eros_crds.create_namespace("eros-status")
+    kubeconfig = _service_account(eros_crds, namespace, tmp_path / "reader", may_list_here=False)
 
     code, out, _, _ = status(settings, clock, "--kubeconfig", str(kubeconfig))
     _, as_json, _, _ = status(settings, clock, "--json", "--kubeconfig", str(kubeconfig))
@@ -283,6 +322,7 @@ def test_a_user_who_may_not_list_every_namespace_reads_one_line_saying_so(
     last = out.splitlines()[-1]
     assert last.startswith("resources: cannot read ErosProcessing (403 Forbidden: ")
     assert 'cannot list resource "erosprocessings"' in last
+    assert f'in the namespace "{namespace}"' in last, "the namespaced list was tried too"
     error = json.loads(as_json)["resourcesError"]
     assert error in last and "\n" not in error and "headers" not in error
 

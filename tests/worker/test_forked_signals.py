@@ -120,3 +120,27 @@ def test_a_scheduler_process_that_stops_on_sigterm_is_not_killed(
     process = _scheduler_running(busy_worker, _sleeps)
     busy_worker.stop_scheduler()
     assert process.exitcode == -signal.SIGTERM
+
+
+def test_a_burst_worker_does_not_start_a_scheduler_process_on_its_heartbeat(
+    redis_client: redis.Redis, pipeline_settings: Settings
+) -> None:
+    # RQ's burst mode enqueues scheduled jobs once, in the worker, and starts no process.
+    worker = PhaseWorker(redis_client, pipeline_settings, Phase.LIGHT, burst=True)
+    worker.scheduler = RQScheduler(worker.queues, connection=worker.connection)
+    worker.heartbeat()
+    assert worker.scheduler._process is None
+
+
+def test_a_long_running_worker_starts_its_scheduler_process_again_on_its_heartbeat(
+    redis_client: redis.Redis, pipeline_settings: Settings
+) -> None:
+    worker = PhaseWorker(redis_client, pipeline_settings, Phase.LIGHT)
+    worker.scheduler = RQScheduler(worker.queues, connection=worker.connection)
+    worker.heartbeat()
+    process = worker.scheduler._process
+    try:
+        assert process is not None and process.is_alive()
+    finally:
+        worker.stop_scheduler()
+    assert process.exitcode is not None

@@ -24,10 +24,10 @@ from tests.worker.conftest import WorkerProcess
 
 logger = logging.getLogger(__name__)
 
-# Steps of about a second each: the worker drains for up to a step after SIGTERM, long
-# enough for the probes to see it draining. (The test does not wait for the process to
-# exit: RQ's teardown can wait up to a minute on its pub/sub thread.)
-SLOW_STEPS = {cpu_work.STEPS_ENV: "1000", cpu_work.SPINS_ENV: "1500000"}
+# Steps of one to two seconds each (3M SHA-256 rounds): the worker drains for up to a
+# step after SIGTERM, and the probes must see it draining before it exits, on a fast
+# machine too. (The test does not wait for the process to exit.)
+SLOW_STEPS = {cpu_work.STEPS_ENV: "1000", cpu_work.SPINS_ENV: "3000000"}
 
 
 def _status(port: int, path: str) -> int | None:
