@@ -10,6 +10,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -193,6 +194,15 @@ def test_a_cluster_out_of_reach_is_said_and_the_redis_facts_still_shown(
     assert "resources: cannot read ErosProcessing" in out
 
 
+def _as_text_and_json(
+    settings: Settings, clock: ManualClock, kubeconfig: Path
+) -> tuple[int, str, dict[str, Any]]:
+    """`eros status --kubeconfig` twice: (exit code, text, the `--json` document)."""
+    code, out, _, _ = status(settings, clock, "--kubeconfig", str(kubeconfig))
+    _, as_json, _, _ = status(settings, clock, "--json", "--kubeconfig", str(kubeconfig))
+    return code, out, json.loads(as_json)
+
+
 @pytest.mark.kube
 def test_the_status_the_operator_wrote_on_a_real_cluster_shows_in_text_and_json(
     idle_pipeline: Account, settings: Settings, clock: ManualClock, eros_crds: ControlPlane
@@ -225,8 +235,7 @@ def test_the_status_the_operator_wrote_on_a_real_cluster_shows_in_text_and_json(
         reconciler.close()
         kube.close()
 
-    code, out, _, _ = status(settings, clock, "--kubeconfig", str(eros_crds.kubeconfig))
-    _, as_json, _, _ = status(settings, clock, "--json", "--kubeconfig", str(eros_crds.kubeconfig))
+    code, out, document = _as_text_and_json(settings, clock, eros_crds.kubeconfig)
 
     assert code == 0
     line = next(line for line in out.splitlines() if line.startswith(f"resource {namespace}/"))
@@ -235,7 +244,6 @@ def test_the_status_the_operator_wrote_on_a_real_cluster_shows_in_text_and_json(
     assert f"cpu {written['cpuAllocated']}" in line
     for condition in written["conditions"]:
         assert f"{condition['type']}={condition['status']} ({condition['reason']})" in line
-    document = json.loads(as_json)
     assert document["resourcesError"] is None
     (mine,) = [r for r in document["resources"] if r["namespace"] == namespace]
     assert (mine["name"], mine["generation"], mine["observedGeneration"]) == (name, 1, 1)
@@ -292,13 +300,11 @@ def test_a_user_who_may_list_only_their_namespace_sees_its_resources_and_is_told
     eros_crds.apply(resource)
     kubeconfig = _service_account(eros_crds, namespace, tmp_path / "reader", may_list_here=True)
 
-    code, out, _, _ = status(settings, clock, "--kubeconfig", str(kubeconfig))
-    _, as_json, _, _ = status(settings, clock, "--json", "--kubeconfig", str(kubeconfig))
+    code, out, document = _as_text_and_json(settings, clock, kubeconfig)
 
     assert code == 0
     assert f"resources: namespace {namespace} only (this user may not list" in out
     assert f"resource {namespace}/{resource['metadata']['name']} generation 1" in out
-    document = json.loads(as_json)
     assert document["resourcesError"] is None
     assert document["resourcesNamespace"] == namespace
     assert [r["namespace"] for r in document["resources"]] == [namespace]
@@ -315,15 +321,14 @@ def test_a_user_who_may_not_list_them_anywhere_reads_one_line_saying_so(
     namespace = eros_crds.create_namespace("eros-status")
     kubeconfig = _service_account(eros_crds, namespace, tmp_path / "reader", may_list_here=False)
 
-    code, out, _, _ = status(settings, clock, "--kubeconfig", str(kubeconfig))
-    _, as_json, _, _ = status(settings, clock, "--json", "--kubeconfig", str(kubeconfig))
+    code, out, document = _as_text_and_json(settings, clock, kubeconfig)
 
     assert code == 0
     last = out.splitlines()[-1]
     assert last.startswith("resources: cannot read ErosProcessing (403 Forbidden: ")
     assert 'cannot list resource "erosprocessings"' in last
     assert f'in the namespace "{namespace}"' in last, "the namespaced list was tried too"
-    error = json.loads(as_json)["resourcesError"]
+    error = document["resourcesError"]
     assert error in last and "\n" not in error and "headers" not in error
 
 
